@@ -1,0 +1,1 @@
+"""The upload API: API keys, document creation with presigned uploads, reads and lists."""

@@ -1,0 +1,33 @@
+"""Presigned uploads, bound to the declared content type and exact size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shared import aws
+
+
+class S3Presigner:
+    def __init__(
+        self, bucket: str, client_factory: Callable[[], Any] = lambda: aws.client("s3")
+    ) -> None:
+        self.bucket = bucket
+        self._client_factory = client_factory
+
+    def presigned_post(
+        self, key: str, content_type: str, size: int, ttl_seconds: int
+    ) -> dict[str, Any]:
+        # A presigned POST (not PUT) lets S3 itself enforce the size: the policy's
+        # content-length-range admits exactly the declared number of bytes.
+        try:
+            post = self._client_factory().generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+                ExpiresIn=ttl_seconds,
+            )
+        except Exception as exc:
+            raise aws.translate(exc, "signing the upload") from exc
+        return {"method": "POST", "url": post["url"], "fields": post["fields"]}

@@ -1,0 +1,1 @@
+"""Documents: the record every workflow reads and moves through its statuses."""

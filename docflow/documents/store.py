@@ -1,0 +1,225 @@
+"""DynamoDB persistence of document records.
+
+One item per document (`document_id`), with the status history as a list on the item.
+Listing by owner and status uses the `by_owner` index, whose sort key
+`status_created` (`<status>#<created_at>#<id>`) moves with every status change.
+Status changes are conditional on the expected previous status (see `model.TRANSITIONS`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from docflow.documents.model import TRANSITIONS, Document, HistoryEntry, Status, now_iso
+from shared import aws, errors
+
+OWNER_INDEX = "by_owner"
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value (the subset docflow stores)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_attr(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_attr(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    ((kind, value),) = attr.items()
+    if kind == "NULL":
+        return None
+    if kind == "N":
+        number = float(value)
+        return int(number) if number.is_integer() and "." not in value else number
+    if kind == "M":
+        return {k: from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attr(v) for v in value]
+    return value
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_attr(v) for k, v in data.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_attr(v) for k, v in item.items()}
+
+
+def _document(data: dict[str, Any]) -> Document:
+    return Document(
+        document_id=data["document_id"],
+        owner=data["owner"],
+        filename=data["filename"],
+        declared_type=data["declared_type"],
+        declared_size=int(data["declared_size"]),
+        status=Status(data["status"]),
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        object_key=data["object_key"],
+        history=tuple(HistoryEntry.from_dict(h) for h in data.get("history", [])),
+        reason=data.get("reason"),
+        detected_type=data.get("detected_type"),
+        size=data.get("size"),
+        sha256=data.get("sha256"),
+        execution_arn=data.get("execution_arn"),
+        results=data.get("results") or {},
+    )
+
+
+def _status_key(status: Status, created_at: str, document_id: str) -> str:
+    return f"{status}#{created_at}#{document_id}"
+
+
+class DocumentStore:
+    def __init__(
+        self, table_name: str, client_factory: Callable[[], Any] = lambda: aws.client("dynamodb")
+    ) -> None:
+        self.table_name = table_name
+        self._client_factory = client_factory
+
+    def create(self, document: Document) -> None:
+        data = {
+            "document_id": document.document_id,
+            "owner": document.owner,
+            "filename": document.filename,
+            "declared_type": document.declared_type,
+            "declared_size": document.declared_size,
+            "status": str(document.status),
+            "status_created": _status_key(
+                document.status, document.created_at, document.document_id
+            ),
+            "created_at": document.created_at,
+            "updated_at": document.updated_at,
+            "object_key": document.object_key,
+            "history": [h.to_dict() for h in document.history],
+        }
+        try:
+            self._client_factory().put_item(
+                TableName=self.table_name,
+                Item=to_item(data),
+                ConditionExpression="attribute_not_exists(document_id)",
+            )
+        except Exception as exc:
+            raise aws.translate(exc, "creating document") from exc
+
+    def get(self, document_id: str) -> Document | None:
+        try:
+            response = self._client_factory().get_item(
+                TableName=self.table_name,
+                Key={"document_id": {"S": document_id}},
+                ConsistentRead=True,
+            )
+        except Exception as exc:
+            raise aws.translate(exc, "reading document") from exc
+        item = response.get("Item")
+        return _document(from_item(item)) if item else None
+
+    def get_owned(self, document_id: str, owner: str) -> Document:
+        """The owner's document; another owner's looks exactly like a missing one."""
+        document = self.get(document_id)
+        if document is None or document.owner != owner:
+            raise errors.NotFoundError(f"document {document_id} not found")
+        return document
+
+    def list_owned(
+        self, owner: str, status: Status | None, limit: int, cursor: str | None
+    ) -> tuple[list[Document], str | None]:
+        names = {"#owner": "owner"}
+        values: dict[str, Any] = {":owner": {"S": owner}}
+        condition = "#owner = :owner"
+        if status is not None:
+            condition += " AND begins_with(status_created, :prefix)"
+            values[":prefix"] = {"S": f"{status}#"}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+            "ScanIndexForward": False,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = _decode_cursor(cursor, owner)
+        try:
+            response = self._client_factory().query(**request)
+        except Exception as exc:
+            raise aws.translate(exc, "listing documents") from exc
+        documents = [_document(from_item(item)) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return documents, _encode_cursor(last) if last else None
+
+    def transition(
+        self,
+        document: Document,
+        to: Status,
+        actor: str,
+        *,
+        reason: str | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> Document:
+        """Move `document` to `to` if it is still in the status it was read in."""
+        if to not in TRANSITIONS[document.status]:
+            raise errors.ConflictError(
+                f"document {document.document_id} cannot go from {document.status} to {to}"
+            )
+        at = now_iso()
+        entry = HistoryEntry(to, at, actor, reason)
+        updates: dict[str, Any] = {
+            "status": str(to),
+            "status_created": _status_key(to, document.created_at, document.document_id),
+            "updated_at": at,
+            **({"reason": reason} if reason else {}),
+            **(fields or {}),
+        }
+        names = {f"#f{i}": name for i, name in enumerate(updates)}
+        values = {f":v{i}": to_attr(value) for i, value in enumerate(updates.values())}
+        assignments = [f"#f{i} = :v{i}" for i in range(len(updates))]
+        names["#history"] = "history"
+        values[":entry"] = to_attr([entry.to_dict()])
+        values[":expected"] = {"S": str(document.status)}
+        names["#status"] = "status"
+        try:
+            response = self._client_factory().update_item(
+                TableName=self.table_name,
+                Key={"document_id": {"S": document.document_id}},
+                UpdateExpression="SET "
+                + ", ".join([*assignments, "#history = list_append(#history, :entry)"]),
+                ConditionExpression="#status = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as exc:
+            raise aws.translate(
+                exc, f"moving document {document.document_id} from {document.status} to {to}"
+            ) from exc
+        return _document(from_item(response["Attributes"]))
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = isinstance(key, dict) and key.get("owner", {}).get("S") == owner
+    except ValueError:
+        valid = False
+    if not valid:
+        raise errors.InvalidInputError("the 'next' cursor is malformed or not yours")
+    return dict(key)

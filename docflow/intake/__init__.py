@@ -1,0 +1,1 @@
+"""Intake: what happens when an upload lands under `incoming/`."""

@@ -1,0 +1,157 @@
+"""Intake of one uploaded object: type, size, malware, then accept or quarantine.
+
+Every path ends in a defined status on the document record, and nothing is dropped: what
+fails a check is moved under `quarantine/` (never deleted), and an object with no matching
+document is quarantined as unregistered. The caller wraps this in an idempotency claim per
+object version, and every status change is conditional, so a duplicate delivery changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from docflow.documents.model import QUARANTINE_PREFIX, Document, Status, parse_incoming_key
+from docflow.documents.store import DocumentStore
+from docflow.intake.detect import SAMPLE_BYTES, detect_type
+from docflow.intake.scan import BUILTIN_SIGNATURES, Signature, parse_signatures, scan
+from docflow.intake.store import Executions, ObjectGoneError, S3Objects, execution_name
+from shared.events import S3Object
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    max_bytes: int
+    allowed_types: frozenset[str]
+    signatures_key: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    key: str
+    document_id: str | None
+    status: str
+    reason: str | None = None
+
+
+@dataclass
+class Intake:
+    store: DocumentStore
+    objects: S3Objects
+    policy: IntakePolicy
+    actor: str
+    signature_list: Any = None
+    executions: Executions | None = None
+    state_machine_arn: str | None = None
+    _signatures: tuple[Signature, ...] = field(default=(), init=False)
+
+    def __post_init__(self) -> None:
+        extra = parse_signatures(self.signature_list) if self.signature_list is not None else ()
+        self._signatures = BUILTIN_SIGNATURES + extra
+
+    def receive(self, obj: S3Object) -> IntakeResult:
+        parsed = parse_incoming_key(obj.key)
+        document = self.store.get(parsed[0]) if parsed else None
+        if document is None:
+            self._quarantine(obj, f"{QUARANTINE_PREFIX}unregistered/{obj.key}")
+            return self._result(obj, None, "unregistered", "no document was created for this key")
+        if document.status is not Status.AWAITING_UPLOAD:
+            # A new version of an already received document: keep it, but out of the way.
+            self._quarantine(obj, f"{QUARANTINE_PREFIX}{document.document_id}/late/{obj.key}")
+            return self._result(obj, document, "ignored", f"document is already {document.status}")
+        try:
+            return self._check(obj, document)
+        except ObjectGoneError:
+            self.store.transition(
+                document, Status.FAILED, self.actor, reason="object_gone: deleted before intake"
+            )
+            return self._result(obj, document, str(Status.FAILED), "object_gone")
+
+    def _check(self, obj: S3Object, document: Document) -> IntakeResult:
+        size = self.objects.size(obj.bucket, obj.key, obj.version_id)
+        if size == 0:
+            return self._reject(
+                obj, document, Status.REJECTED, "empty_object: the upload is 0 bytes"
+            )
+        if size > self.policy.max_bytes:
+            return self._reject(
+                obj,
+                document,
+                Status.REJECTED,
+                f"too_large: {size} bytes exceeds the limit of {self.policy.max_bytes}",
+            )
+        digest = hashlib.sha256()
+        sample = bytearray()
+
+        def measured() -> Iterator[bytes]:
+            for chunk in self.objects.chunks(obj.bucket, obj.key, obj.version_id):
+                digest.update(chunk)
+                if len(sample) < SAMPLE_BYTES:
+                    sample.extend(chunk[: SAMPLE_BYTES - len(sample)])
+                yield chunk
+
+        found = scan(measured(), self._signatures)
+        if found is not None:
+            return self._reject(obj, document, Status.QUARANTINED, f"malware: {found}")
+        detected = detect_type(bytes(sample))
+        if detected not in self.policy.allowed_types:
+            return self._reject(
+                obj, document, Status.REJECTED, f"type_not_allowed: content is {detected}"
+            )
+        if detected != document.declared_type:
+            return self._reject(
+                obj,
+                document,
+                Status.REJECTED,
+                f"type_mismatch: declared {document.declared_type}, content is {detected}",
+            )
+        facts = {"detected_type": detected, "size": size, "sha256": digest.hexdigest()}
+        accepted = self.store.transition(document, Status.ACCEPTED, self.actor, fields=facts)
+        if self.executions is None or not self.state_machine_arn:
+            return self._result(obj, accepted, str(Status.ACCEPTED))
+        arn = self.executions.start(
+            self.state_machine_arn,
+            execution_name(document.document_id, obj.delivery_key),
+            {
+                "document_id": document.document_id,
+                "bucket": obj.bucket,
+                "key": obj.key,
+                "version_id": obj.version_id,
+                "content_type": detected,
+                "size": size,
+            },
+        )
+        self.store.transition(
+            accepted, Status.PROCESSING, self.actor, fields={"execution_arn": arn}
+        )
+        return self._result(obj, accepted, str(Status.PROCESSING))
+
+    def _reject(
+        self, obj: S3Object, document: Document, status: Status, reason: str
+    ) -> IntakeResult:
+        self._quarantine(obj, f"{QUARANTINE_PREFIX}{document.document_id}/{document.filename}")
+        self.store.transition(document, status, self.actor, reason=reason)
+        return self._result(obj, document, str(status), reason)
+
+    def _quarantine(self, obj: S3Object, destination: str) -> None:
+        self.objects.move(obj.bucket, obj.key, obj.version_id, destination)
+
+    @staticmethod
+    def _result(
+        obj: S3Object, document: Document | None, status: str, reason: str | None = None
+    ) -> IntakeResult:
+        result = IntakeResult(obj.key, document.document_id if document else None, status, reason)
+        log.info(
+            "intake_finished",
+            document_id=result.document_id,
+            status=status,
+            reason=reason,
+            bytes=obj.size,
+        )
+        return result

@@ -1,0 +1,59 @@
+"""`api`: the upload API behind the HTTP API (payload format 2.0)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from docflow.api import service
+from docflow.api.auth import KeyRing, Principal
+from docflow.api.store import S3Presigner
+from docflow.documents.store import DocumentStore
+from shared import errors, secrets
+from shared.events import HttpRequest
+from shared.handler import lambda_handler
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiSettings(Settings):
+    documents_table: str = env("DOCUMENTS_TABLE")
+    documents_bucket: str = env("DOCUMENTS_BUCKET")
+    api_keys_secret: str = env("API_KEYS_SECRET")
+    max_upload_bytes: int = env("MAX_UPLOAD_BYTES")
+    allowed_types: tuple[str, ...] = env("ALLOWED_TYPES")
+    upload_url_ttl_seconds: int = env("UPLOAD_URL_TTL_SECONDS", 900)
+
+
+settings = ApiSettings.load()
+store = DocumentStore(settings.documents_table)
+presigner = S3Presigner(settings.documents_bucket)
+keys = KeyRing(lambda refresh: secrets.get_secret_json(settings.api_keys_secret, refresh=refresh))
+policy = service.UploadPolicy(
+    settings.max_upload_bytes, frozenset(settings.allowed_types), settings.upload_url_ttl_seconds
+)
+ACTOR = "api"
+
+Route = Callable[[Principal, HttpRequest], tuple[int, dict[str, Any]]]
+ROUTES: dict[str, Route] = {
+    "POST /documents": lambda who, req: (
+        201,
+        service.create_document(who, req.json(), store, presigner, policy, ACTOR),
+    ),
+    "GET /documents/{id}": lambda who, req: (
+        200,
+        service.get_document(who, req.path_parameters.get("id", ""), store),
+    ),
+    "GET /documents": lambda who, req: (200, service.list_documents(who, req.query, store)),
+}
+
+
+@lambda_handler(trigger="http", settings=settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = HttpRequest.from_event(event)
+    route = ROUTES.get(request.route_key)
+    if route is None:
+        raise errors.NotFoundError(f"no route for {request.method} {request.path}")
+    status, body = route(keys.authenticate(request.headers.get("x-api-key")), request)
+    return errors.json_response(status, body)

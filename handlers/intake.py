@@ -1,0 +1,54 @@
+"""`intake`: S3 ObjectCreated under `incoming/`, exactly once per object version."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+from docflow.documents.store import DocumentStore
+from docflow.intake.service import Intake, IntakePolicy
+from docflow.intake.store import Executions, S3Objects, SignatureCache
+from shared.events import S3Event
+from shared.handler import lambda_handler
+from shared.idempotency import Idempotency
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True)
+class IntakeSettings(Settings):
+    documents_table: str = env("DOCUMENTS_TABLE")
+    documents_bucket: str = env("DOCUMENTS_BUCKET")
+    idempotency_table: str = env("IDEMPOTENCY_TABLE")
+    max_upload_bytes: int = env("MAX_UPLOAD_BYTES")
+    allowed_types: tuple[str, ...] = env("ALLOWED_TYPES")
+    signatures_key: str = env("SIGNATURES_KEY")
+    state_machine_arn: str = env("STATE_MACHINE_ARN", "")
+
+
+settings = IntakeSettings.load()
+store = DocumentStore(settings.documents_table)
+objects = S3Objects()
+signatures = SignatureCache(objects)
+idempotency = Idempotency(settings.idempotency_table)
+policy = IntakePolicy(
+    settings.max_upload_bytes, frozenset(settings.allowed_types), settings.signatures_key
+)
+
+
+@lambda_handler(trigger="event", settings=settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    intake = Intake(
+        store,
+        objects,
+        policy,
+        actor="intake",
+        signature_list=signatures.load(settings.documents_bucket, settings.signatures_key),
+        executions=Executions(),
+        state_machine_arn=settings.state_machine_arn or None,
+    )
+    results = [
+        idempotency.run_once(f"intake#{obj.delivery_key}", functools.partial(intake.receive, obj))
+        for obj in S3Event.from_event(event).records
+    ]
+    return {"results": [dataclasses.asdict(r) if ran else "duplicate" for ran, r in results]}

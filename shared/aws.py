@@ -1,0 +1,82 @@
+"""AWS clients created on first use, cached per process, with explicit timeouts and retries.
+
+Never create a client at import time: tests install moto before the first call, and the
+cold start should not pay for services an invocation does not use. `reset()` drops the cache
+(tests). `translate()` turns botocore failures into docflow's error taxonomy at the call site
+so botocore types never reach handlers.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from shared import errors
+
+CONNECT_TIMEOUT_S = 2
+READ_TIMEOUT_S = 10
+MAX_ATTEMPTS = 4
+
+_THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "LimitExceededException",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalServerError",
+        "InternalFailure",
+    }
+)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A boto3 client for `service`, shared by every caller in this process."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        # Presigned S3 URLs must use SigV4 and the regional endpoint.
+        signature_version="s3v4" if service == "s3" else None,
+    )
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return boto3.session.Session().client(service, region_name=region, config=config)
+
+
+def reset() -> None:
+    client.cache_clear()
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, or None for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
+
+
+def translate(exc: BaseException, what: str) -> errors.DocflowError:
+    """Map a botocore failure while doing `what` onto the taxonomy (raise it `from exc`)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import ReadTimeoutError
+
+    code = error_code(exc)
+    if code in _THROTTLING or isinstance(exc, BotoConnectionError | ReadTimeoutError):
+        return errors.TransientError(f"{what} failed temporarily ({code or type(exc).__name__})")
+    if code in {"NoSuchKey", "404", "NotFound", "ResourceNotFoundException", "NoSuchBucket"}:
+        return errors.NotFoundError(f"{what}: not found")
+    if code == "ConditionalCheckFailedException":
+        return errors.ConflictError(f"{what}: the item changed or already exists")
+    return errors.PermanentError(f"{what} failed ({code or type(exc).__name__})")

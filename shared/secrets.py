@@ -1,0 +1,63 @@
+"""Secrets Manager values fetched at run time and cached with a time to live.
+
+Environment variables carry secret *names*; values live only in memory, are never logged,
+and are refreshed after `ttl_seconds` or on demand (`refresh=True`, e.g. after a key was
+rotated and a lookup missed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from shared import aws, errors
+
+DEFAULT_TTL_SECONDS = 300.0
+
+
+class SecretCache:
+    def __init__(
+        self,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        client_factory: Callable[[], Any] = lambda: aws.client("secretsmanager"),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._client_factory = client_factory
+        self._clock = clock
+        self._values: dict[str, tuple[float, str]] = {}
+
+    def get(self, name: str, *, refresh: bool = False) -> str:
+        cached = self._values.get(name)
+        now = self._clock()
+        if cached is not None and not refresh and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            response = self._client_factory().get_secret_value(SecretId=name)
+        except Exception as exc:
+            if aws.error_code(exc) is None:
+                raise
+            raise aws.translate(exc, f"reading secret {name}") from exc
+        value = str(response["SecretString"])
+        self._values[name] = (now, value)
+        return value
+
+    def get_json(self, name: str, *, refresh: bool = False) -> Any:
+        raw = self.get(name, refresh=refresh)
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise errors.PermanentError(f"secret {name} is not valid JSON") from exc
+
+
+_default = SecretCache()
+
+
+def get_secret(name: str, *, refresh: bool = False) -> str:
+    return _default.get(name, refresh=refresh)
+
+
+def get_secret_json(name: str, *, refresh: bool = False) -> Any:
+    return _default.get_json(name, refresh=refresh)
