@@ -1,0 +1,93 @@
+"""Fixtures shared by every suite: AWS emulated in process by moto, and a docflow stack in it.
+
+The stack's tables are created from the same template fragments serverless.yml deploys
+(`resources/*.yml`), so the tests cannot drift from the deployed schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from docflow.api.auth import key_entry
+from shared import aws as shared_aws
+from tests.support import table_definition
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Stack:
+    bucket: str = "docflow-test-documents"
+    documents_table: str = "docflow-test-documents"
+    idempotency_table: str = "docflow-test-idempotency"
+    api_keys_secret: str = "docflow/test/api-keys"
+    keys: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return shared_aws.client(service)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in process; credentials are dummies and no endpoint escapes to the network."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    shared_aws.reset()
+    with mock_aws():
+        yield
+    shared_aws.reset()
+
+
+@pytest.fixture
+def stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """Bucket, tables and the API-key secret, with keys for two owners and an approver."""
+    stack = Stack()
+    dynamodb = shared_aws.client("dynamodb")
+    dynamodb.create_table(
+        **table_definition("resources/storage.yml", "DocumentsTable", stack.documents_table)
+    )
+    dynamodb.create_table(
+        **table_definition("resources/storage.yml", "IdempotencyTable", stack.idempotency_table)
+    )
+    s3 = shared_aws.client("s3")
+    s3.create_bucket(Bucket=stack.bucket)
+    s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
+    stack.keys = {"alice": "dfk_alice_key", "bob": "dfk_bob_key", "alice-viewer": "dfk_viewer"}
+    entries = [
+        key_entry("k-alice", "alice", stack.keys["alice"], ("submit", "approve")),
+        key_entry("k-bob", "bob", stack.keys["bob"], ("submit",)),
+        key_entry("k-viewer", "alice", stack.keys["alice-viewer"], ("read",)),
+    ]
+    shared_aws.client("secretsmanager").create_secret(
+        Name=stack.api_keys_secret, SecretString=json.dumps({"keys": entries})
+    )
+    stack.environment = {
+        "DOCFLOW_STAGE": "test",
+        "DOCUMENTS_TABLE": stack.documents_table,
+        "DOCUMENTS_BUCKET": stack.bucket,
+        "IDEMPOTENCY_TABLE": stack.idempotency_table,
+        "API_KEYS_SECRET": stack.api_keys_secret,
+        "MAX_UPLOAD_BYTES": str(1024 * 1024),
+        "ALLOWED_TYPES": "image/png,image/jpeg,text/csv,application/pdf",
+        "SIGNATURES_KEY": "security/signatures.json",
+        "STATE_MACHINE_ARN": "",
+        "UPLOAD_URL_TTL_SECONDS": "600",
+    }
+    for name, value in stack.environment.items():
+        monkeypatch.setenv(name, value)
+    return stack

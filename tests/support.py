@@ -1,0 +1,65 @@
+"""Helpers shared by the test suites: template fragments, events, the moto-backed stack."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = Path(__file__).resolve().parent / "events"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML: `!Ref x` becomes {"Ref": x}, `!Sub s` {"Fn::Sub": s}..."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template_fragment(relative: str) -> dict[str, Any]:
+    """A resources/*.yml fragment as data, intrinsics kept as their JSON forms."""
+    with (ROOT / relative).open() as handle:
+        return dict(yaml.load(handle, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+
+
+def table_definition(relative: str, logical_id: str, name: str) -> dict[str, Any]:
+    """CreateTable arguments for a table declared in a template fragment (same schema as deployed)."""
+    properties = copy.deepcopy(load_template_fragment(relative)["Resources"][logical_id]["Properties"])
+    keep = {"AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode",
+            "StreamSpecification"}
+    definition = {k: v for k, v in properties.items() if k in keep}
+    definition["TableName"] = name
+    return definition
+
+
+def event(name: str, **overrides: Any) -> dict[str, Any]:
+    """A real event payload from tests/events/<name>.json with top-level overrides."""
+    data = json.loads((EVENTS / f"{name}.json").read_text())
+    data.update(overrides)
+    return dict(data)
+
+
+def fresh_import(module: str) -> ModuleType:
+    """Import a handler module anew, so it reads the environment the test set up."""
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
