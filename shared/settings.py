@@ -43,7 +43,8 @@ def env(name: str, default: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(default=default, metadata={"env": name})
 
 
-@dataclasses.dataclass(frozen=True)
+# kw_only: subclasses may add required fields after these defaulted ones.
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """What every function knows about where it runs."""
 

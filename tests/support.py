@@ -43,10 +43,17 @@ def load_template_fragment(relative: str) -> dict[str, Any]:
 
 
 def table_definition(relative: str, logical_id: str, name: str) -> dict[str, Any]:
-    """CreateTable arguments for a table declared in a template fragment (same schema as deployed)."""
-    properties = copy.deepcopy(load_template_fragment(relative)["Resources"][logical_id]["Properties"])
-    keep = {"AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode",
-            "StreamSpecification"}
+    """CreateTable arguments for a table declared in a template fragment (the deployed schema)."""
+    properties = copy.deepcopy(
+        load_template_fragment(relative)["Resources"][logical_id]["Properties"]
+    )
+    keep = {
+        "AttributeDefinitions",
+        "KeySchema",
+        "GlobalSecondaryIndexes",
+        "BillingMode",
+        "StreamSpecification",
+    }
     definition = {k: v for k, v in properties.items() if k in keep}
     definition["TableName"] = name
     return definition

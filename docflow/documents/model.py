@@ -108,6 +108,7 @@ class Document:
     size: int | None = None
     sha256: str | None = None
     execution_arn: str | None = None
+    object_version: str | None = None
     results: dict[str, Any] = field(default_factory=dict)
 
     def public_view(self) -> dict[str, Any]:

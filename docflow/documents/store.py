@@ -75,6 +75,7 @@ def _document(data: dict[str, Any]) -> Document:
         size=data.get("size"),
         sha256=data.get("sha256"),
         execution_arn=data.get("execution_arn"),
+        object_version=data.get("object_version"),
         results=data.get("results") or {},
     )
 

@@ -62,6 +62,9 @@ class Intake:
             self._quarantine(obj, f"{QUARANTINE_PREFIX}unregistered/{obj.key}")
             return self._result(obj, None, "unregistered", "no document was created for this key")
         if document.status is not Status.AWAITING_UPLOAD:
+            if document.object_version == obj.version:
+                # This very version was already taken in: a redelivery, nothing to do.
+                return self._result(obj, document, "duplicate", f"already {document.status}")
             # A new version of an already received document: keep it, but out of the way.
             self._quarantine(obj, f"{QUARANTINE_PREFIX}{document.document_id}/late/{obj.key}")
             return self._result(obj, document, "ignored", f"document is already {document.status}")
@@ -111,7 +114,12 @@ class Intake:
                 Status.REJECTED,
                 f"type_mismatch: declared {document.declared_type}, content is {detected}",
             )
-        facts = {"detected_type": detected, "size": size, "sha256": digest.hexdigest()}
+        facts = {
+            "detected_type": detected,
+            "size": size,
+            "sha256": digest.hexdigest(),
+            "object_version": obj.version,
+        }
         accepted = self.store.transition(document, Status.ACCEPTED, self.actor, fields=facts)
         if self.executions is None or not self.state_machine_arn:
             return self._result(obj, accepted, str(Status.ACCEPTED))
