@@ -1,6 +1,39 @@
 'use strict';
 
+// python-packaging: a local Serverless plugin that finishes what serverless-python-requirements
+// starts, for Python functions on Lambda.
+//
+// 1. After packaging (before osls hashes the artifacts into the template), every function
+//    zip and layer zip is rewritten by python/repack.py: bytecode compiled ahead by Python
+//    3.12 (hash-based .pyc), entries sorted, timestamps fixed, so the same inputs give
+//    byte-identical zips.
+// 2. Once the template is complete, python/import_check.py unpacks each function with its
+//    layers into a clean directory and imports its handler in an isolated Python 3.12 with
+//    only what Lambda would provide, failing the build on error.
+// 3. `sls package` skips osls' comparison with the deployed layer (lib/offline-layers.js).
+//
+// List it after serverless-python-requirements, whose layer it rewrites.
+
+const fs = require('fs');
+const path = require('path');
 const { skipLayerComparisonWhenPackaging } = require('./lib/offline-layers');
+const { resolveEnvironment } = require('./lib/environment');
+const { runScript } = require('./lib/python');
+
+// What the Lambda python3.12 runtime provides, linked into the import check from a local
+// environment (boto3 is taken from the runtime, not bundled).
+const RUNTIME_DISTRIBUTIONS = ['boto3', 'botocore', 's3transfer', 'jmespath', 'python-dateutil', 'six', 'urllib3'];
+const REQUIREMENTS_LAYER = 'pythonRequirements';
+
+function requirementNames(file) {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line && !line.startsWith('-'))
+    .map((line) => line.split(/[\s=<>~!;[]/)[0]);
+}
 
 class PythonPackaging {
   constructor(serverless, options, utils) {
@@ -8,7 +41,145 @@ class PythonPackaging {
     this.options = options || {};
     this.log = (utils && utils.log) || null;
     skipLayerComparisonWhenPackaging(serverless, this.log);
-    this.hooks = {};
+    this.hooks = {
+      'after:package:createDeploymentArtifacts': () => this.compileAndRepack(),
+      'before:aws:package:finalize:saveServiceState': () => this.checkImports(),
+    };
+  }
+
+  notice(message) {
+    if (this.log) this.log.notice(message);
+    else console.log(message); // eslint-disable-line no-console
+  }
+
+  fail(message, code) {
+    throw new this.serverless.classes.Error(message, code);
+  }
+
+  pythonBin() {
+    const custom = this.serverless.service.custom || {};
+    return (custom.pythonRequirements && custom.pythonRequirements.pythonBin) || 'python3.12';
+  }
+
+  resolvePath(file) {
+    return path.isAbsolute(file) ? file : path.resolve(this.serverless.serviceDir, file);
+  }
+
+  pythonFunctions() {
+    const service = this.serverless.service;
+    return service
+      .getAllFunctions()
+      .map((name) => ({ name, fn: service.getFunction(name) }))
+      .filter(({ fn }) => !fn.image && (fn.runtime || service.provider.runtime || '').startsWith('python'));
+  }
+
+  functionArtifact(fn) {
+    const artifact = (fn.package && fn.package.artifact) || this.serverless.service.package.artifact;
+    return artifact ? this.resolvePath(artifact) : null;
+  }
+
+  layerArtifacts() {
+    const layers = this.serverless.service.layers || {};
+    return Object.fromEntries(
+      Object.entries(layers).map(([name, layer]) => {
+        const artifact = (layer.package && layer.package.artifact) || layer.artifact;
+        return [name, artifact ? this.resolvePath(artifact) : null];
+      })
+    );
+  }
+
+  compileAndRepack() {
+    const archives = new Map();
+    for (const { fn } of this.pythonFunctions()) {
+      const artifact = this.functionArtifact(fn);
+      if (artifact) archives.set(artifact, '/var/task');
+    }
+    for (const artifact of Object.values(this.layerArtifacts())) {
+      if (artifact) archives.set(artifact, '/opt');
+    }
+    if (!archives.size) return;
+    const spec = { archives: [...archives].map(([file, root]) => ({ path: file, root })) };
+    const { status, reports, stderr } = runScript(this.pythonBin(), 'repack.py', spec, this.serverless.classes.Error);
+    if (status !== 0) {
+      this.fail(`Compiling bytecode into the packages failed: ${stderr || `exit status ${status}`}`, 'PYTHON_PACKAGING_REPACK');
+    }
+    const compiled = reports.reduce((sum, report) => sum + report.compiled, 0);
+    this.notice(
+      `Bytecode compiled ahead (Python 3.12, checked-hash .pyc): ${compiled} modules in ` +
+        `${reports.length} reproducible zips`
+    );
+    for (const report of reports.filter((r) => r.failed.length)) {
+      this.notice(`  ${path.basename(report.path)}: left as source (does not compile): ${report.failed.join(', ')}`);
+    }
+  }
+
+  checkImports() {
+    const service = this.serverless.service;
+    const provider = this.serverless.getProvider('aws');
+    const template = service.provider.compiledCloudFormationTemplate;
+    const layerArtifacts = this.layerArtifacts();
+    const layersByLogicalId = new Map(
+      Object.keys(layerArtifacts).map((name) => [provider.naming.getLambdaLayerLogicalId(name), name])
+    );
+    const context = { region: provider.getRegion(), stackName: provider.naming.getStackName(), template };
+    const requirements = requirementNames(path.join(this.serverless.serviceDir, '.serverless', 'requirements.txt'));
+    const functions = [];
+    for (const { name, fn } of this.pythonFunctions()) {
+      const resource = template.Resources[provider.naming.getLambdaLogicalId(name)] || { Properties: {} };
+      const properties = resource.Properties || {};
+      const layers = [];
+      let usesRequirements = false;
+      for (const ref of properties.Layers || []) {
+        const layerName = ref && ref.Ref && layersByLogicalId.get(ref.Ref);
+        if (!layerName) {
+          this.notice(`Import check of ${name}: layer ${JSON.stringify(ref)} is not part of this service and is left out`);
+          continue;
+        }
+        if (!layerArtifacts[layerName]) this.fail(`Import check of ${name}: layer ${layerName} has no artifact`, 'PYTHON_PACKAGING_NO_LAYER');
+        layers.push(layerArtifacts[layerName]);
+        usesRequirements = usesRequirements || layerName === REQUIREMENTS_LAYER;
+      }
+      functions.push({
+        name,
+        functionName: fn.name || name,
+        handler: fn.handler,
+        archive: this.functionArtifact(fn),
+        layers,
+        architecture: fn.architecture || service.provider.architecture || 'x86_64',
+        memory: properties.MemorySize || 1024,
+        environment: resolveEnvironment(properties.Environment && properties.Environment.Variables, context),
+        distributions: usesRequirements ? requirements : [],
+      });
+    }
+    if (!functions.length) return;
+    const spec = {
+      python: this.pythonBin(),
+      region: context.region,
+      runtimeSitePackages:
+        process.env.DOCFLOW_RUNTIME_SITE_PACKAGES ||
+        path.join(this.serverless.serviceDir, '.venv', 'lib', 'python3.12', 'site-packages'),
+      runtimeDistributions: RUNTIME_DISTRIBUTIONS,
+      functions,
+    };
+    const { reports, stderr } = runScript(this.pythonBin(), 'import_check.py', spec, this.serverless.classes.Error);
+    if (reports.length !== functions.length) {
+      this.fail(`The import check did not report on every function: ${stderr}`, 'PYTHON_PACKAGING_IMPORT_CHECK');
+    }
+    const lines = reports.map((report) => {
+      const timing = report.seconds === undefined ? '' : ` (${Math.round(report.seconds * 1000)} ms)`;
+      return `  ${report.function}: ${report.status}${timing}${report.status === 'ok' ? '' : ` - ${report.error}`}`;
+    });
+    this.notice(`Import check of the packaged handlers (Python 3.12, isolated):\n${lines.join('\n')}`);
+    const failed = reports.filter((report) => report.status === 'failed');
+    if (failed.length) {
+      this.fail(
+        `Packaged handlers fail to import (${failed.length}):\n` +
+          failed
+            .map((report) => `  - ${report.function}: ${report.error}${report.traceback ? `\n${report.traceback.trimEnd().split('\n').slice(-6).map((l) => `      ${l}`).join('\n')}` : ''}`)
+            .join('\n'),
+        'PYTHON_PACKAGING_IMPORT_CHECK'
+      );
+    }
   }
 }
 
