@@ -1,0 +1,126 @@
+"""IAM gate: no wildcard action, no wildcard resource beyond those AWS requires.
+
+An Allow statement fails when it grants `*` or `service:*`, uses NotAction or NotResource,
+grants to every principal without a condition, or names a resource `*` (or an ARN whose
+resource part is only a wildcard) for an action that supports resource-level permissions.
+The exceptions are the actions below, for which AWS accepts nothing but `*`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from gates.findings import Finding
+from gates.template import Template, as_list, props, resources, text_of
+
+# Actions that AWS authorises only on Resource "*" (no resource-level permissions).
+STAR_RESOURCE_ACTIONS: dict[str, str] = {
+    # X-Ray: trace segments and sampling have no resource ARNs (Lambda and Step Functions
+    # tracing; serverless adds these two to every role when tracing is on).
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+    "xray:GetSamplingRules": "X-Ray has no resource-level permissions",
+    "xray:GetSamplingTargets": "X-Ray has no resource-level permissions",
+    # CloudWatch metrics have no ARN; restrict with the cloudwatch:namespace condition.
+    "cloudwatch:PutMetricData": "metrics have no resource ARN",
+    # Step Functions logging to CloudWatch Logs: AWS documents these on "*" only.
+    "logs:CreateLogDelivery": "vended log delivery has no resource ARN",
+    "logs:GetLogDelivery": "vended log delivery has no resource ARN",
+    "logs:UpdateLogDelivery": "vended log delivery has no resource ARN",
+    "logs:DeleteLogDelivery": "vended log delivery has no resource ARN",
+    "logs:ListLogDeliveries": "vended log delivery has no resource ARN",
+    "logs:PutResourcePolicy": "vended log delivery needs the account's log resource policy",
+    "logs:DescribeResourcePolicies": "account-level list, no resource ARN",
+    "logs:DescribeLogGroups": "account-level list, no resource ARN",
+}
+
+# Policy documents live in these properties of these resource types.
+_POLICY_HOLDERS: dict[str, tuple[str, ...]] = {
+    "AWS::IAM::Role": ("Policies",),
+    "AWS::IAM::Policy": ("PolicyDocument",),
+    "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
+    "AWS::S3::BucketPolicy": ("PolicyDocument",),
+    "AWS::SQS::QueuePolicy": ("PolicyDocument",),
+    "AWS::SNS::TopicPolicy": ("PolicyDocument",),
+    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy",),
+}
+
+_BROAD_MANAGED = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|FullAccess)$")
+# The resource part of an ARN that is nothing but a wildcard, optionally after a type:
+# arn:aws:s3:::*, arn:...:table/*, arn:...:function:* (S3 ARNs have no type: bucket/* is fine).
+_BROAD_PART = re.compile(r"^(?:[A-Za-z-]+[/:])?\*$")
+
+
+def _is_broad(arn: str) -> bool:
+    if arn == "*":
+        return True
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    service, part = parts[2], parts[5]
+    return part == "*" if service == "s3" else bool(_BROAD_PART.match(part))
+
+
+def _documents(template: Template) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for rid, res in resources(template, *_POLICY_HOLDERS).items():
+        body = props(res)
+        if res["Type"] == "AWS::IAM::Role":
+            for policy in body.get("Policies", []) or []:
+                name = text_of(policy.get("PolicyName")) or "?"
+                yield f"{rid} policy {name}", policy.get("PolicyDocument", {})
+            for arn in as_list(body.get("ManagedPolicyArns", [])):
+                text = text_of(arn) or ""
+                if _BROAD_MANAGED.search(text):
+                    yield f"{rid} managed {text}", {
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+                    }
+        else:
+            (key,) = _POLICY_HOLDERS[res["Type"]]
+            yield rid, body.get(key, {})
+
+
+def check(template: Template) -> list[Finding]:
+    findings: list[Finding] = []
+    for where, document in _documents(template):
+        if not isinstance(document, Mapping):
+            continue
+        for index, statement in enumerate(as_list(document.get("Statement", []))):
+            if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+                continue  # Deny statements may be as broad as they like
+            findings += _check_statement(f"{where} statement {index}", statement)
+    return findings
+
+
+def _check_statement(where: str, statement: Mapping[str, Any]) -> list[Finding]:
+    found: list[Finding] = []
+    for key in ("NotAction", "NotResource"):
+        if key in statement:
+            found.append(Finding("iam", where, f"Allow with {key} grants everything else"))
+    actions = [a for a in as_list(statement.get("Action", [])) if isinstance(a, str)]
+    for action in actions:
+        if action == "*" or action.endswith(":*"):
+            found.append(Finding("iam", where, f"wildcard action {action!r}: list the actions"))
+    principal = statement.get("Principal")
+    if (principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") == "*")) and (
+        "Condition" not in statement
+    ):
+        found.append(Finding("iam", where, "Allow to every principal without a condition"))
+    for resource in as_list(statement.get("Resource", [])):
+        text = text_of(resource)
+        if text is None:
+            continue  # Ref / GetAtt: one specific resource
+        concrete = re.sub(r"\$\{[^}]+\}", "x", text)
+        if _is_broad(concrete):
+            needing = sorted(a for a in actions if a not in STAR_RESOURCE_ACTIONS)
+            if needing:
+                found.append(
+                    Finding(
+                        "iam",
+                        where,
+                        f"wildcard resource {text!r} for {', '.join(needing)}: these actions "
+                        "support resource-level permissions, name the resources",
+                    )
+                )
+    return found
