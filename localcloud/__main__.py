@@ -1,0 +1,61 @@
+"""`python -m localcloud serve|start|stop|status`: run the embedded AWS on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from localcloud import server
+
+DEFAULT_PORT = 4566
+DEFAULT_API_PORT = 4567
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("serve", "run in the foreground"),
+        ("start", "run in the background (pid and log under the state directory)"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=DEFAULT_PORT)
+        command.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
+        command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+    for name, text in (("stop", "stop the background server"), ("status", "print its endpoints")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return server.serve(args.host, args.port, args.api_port, args.state_dir)
+    if args.command == "start":
+        info = server.running(args.state_dir)
+        if info is None:
+            try:
+                info = server.start_background(args.host, args.port, args.api_port, args.state_dir)
+            except (server.PortInUseError, RuntimeError) as exc:
+                print(exc, file=sys.stderr)
+                return 2
+        print(json.dumps(info))
+        return 0
+    if args.command == "stop":
+        print(
+            "localcloud: stopped"
+            if server.stop_background(args.state_dir)
+            else "localcloud: not running"
+        )
+        return 0
+    info = server.running(args.state_dir)
+    if info is None:
+        print("localcloud: not running", file=sys.stderr)
+        return 1
+    print(json.dumps(info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""A loopback HTTP API gateway serving the deployed AWS::ApiGatewayV2 routes like API Gateway.
+
+It reads what CloudFormation created (routes, integrations, authorizers; kept by the
+cfn-apigatewayv2 patch), builds payload format 2.0 events, runs Lambda authorizers (simple
+and IAM-policy responses) and the integrated function through the same runner as every other
+invocation, and maps the answer back to HTTP as an HTTP API does. Requests go to the API whose id
+prefixes the Host header (`<apiId>.execute-api.localhost`), else to the most recently deployed API.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from localcloud.patches.cloudformation import HTTP_APIS
+
+StartResponse = Callable[..., Any]
+TEXT_TYPES = re.compile(
+    r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|.*\+json|.*\+xml)"
+)
+_FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
+
+
+class _Reply(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _select_api(host: str) -> tuple[str, dict[str, Any]]:
+    if not HTTP_APIS:
+        raise _Reply(404, "Not Found")
+    prefix = host.split(".", 1)[0]
+    if prefix in HTTP_APIS:
+        return prefix, HTTP_APIS[prefix]
+    api_id = list(HTTP_APIS)[-1]
+    return api_id, HTTP_APIS[api_id]
+
+
+def _route_pattern(path: str) -> tuple[re.Pattern[str], int]:
+    """A route path as a regex, and its specificity (literal segments count most)."""
+    score = 0
+    parts = []
+    for segment in path.strip("/").split("/") if path.strip("/") else []:
+        if segment.startswith("{") and segment.endswith("+}"):
+            parts.append(f"(?P<{segment[1:-2]}>.+)")
+        elif segment.startswith("{") and segment.endswith("}"):
+            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+            score += 10
+        else:
+            parts.append(re.escape(segment))
+            score += 100
+    return re.compile("^/" + "/".join(parts) + "/?$"), score
+
+
+def match_route(
+    routes: Iterable[dict[str, Any]], method: str, path: str
+) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The route API Gateway would pick: most specific path, then a named method over ANY."""
+    best: tuple[int, dict[str, Any], dict[str, str]] | None = None
+    default = None
+    for route in routes:
+        key = route.get("RouteKey", "")
+        if key == "$default":
+            default = route
+            continue
+        route_method, _, route_path = key.partition(" ")
+        if route_method not in (method, "ANY"):
+            continue
+        pattern, score = _route_pattern(route_path)
+        found = pattern.match(path)
+        if found:
+            score = score * 2 + (1 if route_method == method else 0)
+            if best is None or score > best[0]:
+                best = (score, route, {k: v for k, v in found.groupdict().items()})
+    if best is not None:
+        return best[1], best[2]
+    return (default, {}) if default is not None else None
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = environ["CONTENT_LENGTH"]
+    return headers
+
+
+def build_event(
+    api_id: str,
+    api: dict[str, Any],
+    route_key: str,
+    environ: dict[str, Any],
+    path_parameters: dict[str, str],
+) -> dict[str, Any]:
+    """The payload format 2.0 event API Gateway sends for this request."""
+    headers = _headers(environ)
+    raw_query = environ.get("QUERY_STRING", "")
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    now = datetime.now(UTC)
+    domain = headers.get("host", "localhost")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": environ.get("PATH_INFO", "/"),
+        "rawQueryString": raw_query,
+        "headers": {k: v for k, v in headers.items() if k != "cookie"},
+        "requestContext": {
+            "accountId": api.get("account", "123456789012"),
+            "apiId": api_id,
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "http": {
+                "method": environ["REQUEST_METHOD"],
+                "path": environ.get("PATH_INFO", "/"),
+                "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"),
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": base64.b32encode(uuid.uuid4().bytes)[:16].decode(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if "cookie" in headers:
+        event["cookies"] = [c.strip() for c in headers["cookie"].split(";") if c.strip()]
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        if TEXT_TYPES.match(headers.get("content-type", "")):
+            event["body"] = body.decode("utf-8", errors="replace")
+        else:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+def _function_arn(uri: str) -> str:
+    found = _FUNCTION_IN_URI.search(uri)
+    return found.group(1) if found else uri
+
+
+def _invoke(function_arn: str, event: dict[str, Any]) -> tuple[dict[str, Any] | Any, bool]:
+    from moto.awslambda.utils import get_backend
+
+    from localcloud.patches import awslambda
+
+    parts = function_arn.split(":")
+    fn = get_backend(parts[4], parts[3]).get_function(function_arn)
+    result = awslambda._run(fn, json.dumps(event))
+    return json.loads(result.payload), result.function_error is not None
+
+
+def _authorize(api: dict[str, Any], route: dict[str, Any], event: dict[str, Any]) -> None:
+    if route.get("AuthorizationType", "NONE") != "CUSTOM":
+        if route.get("AuthorizationType", "NONE") not in ("NONE", None):
+            raise _Reply(
+                501,
+                f"localcloud gateway: {route['AuthorizationType']} authorizers are not emulated",
+            )
+        return
+    authorizer = api["authorizers"].get(route.get("AuthorizerId"), {})
+    identity_sources = authorizer.get("IdentitySource", [])
+    if isinstance(identity_sources, str):
+        identity_sources = [identity_sources]
+    identity = []
+    for source in identity_sources:
+        kind, _, name = source.removeprefix("$request.").partition(".")
+        value = (
+            event["headers"] if kind == "header" else event.get("queryStringParameters", {})
+        ).get(name.lower() if kind == "header" else name)
+        if value is None:
+            raise _Reply(401, "Unauthorized")  # API Gateway answers before calling the authorizer
+        identity.append(value)
+    request = {
+        **{k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")},
+        "type": "REQUEST",
+        "routeArn": f"arn:aws:execute-api:{api.get('region', 'us-east-1')}:{api.get('account')}:"
+        f"{event['requestContext']['apiId']}/$default/{event['requestContext']['http']['method']}"
+        f"{event['rawPath']}",
+        "identitySource": identity,
+    }
+    answer, failed = _invoke(_function_arn(authorizer.get("AuthorizerUri", "")), request)
+    if failed or not isinstance(answer, dict):
+        raise _Reply(500, "Internal Server Error")
+    if str(authorizer.get("EnableSimpleResponses", "false")).lower() == "true":
+        allowed = answer.get("isAuthorized") is True
+        context = answer.get("context") or {}
+    else:
+        statements = (answer.get("policyDocument") or {}).get("Statement", [])
+        allowed = bool(statements) and all(s.get("Effect") == "Allow" for s in statements)
+        context = answer.get("context") or {}
+    if not allowed:
+        raise _Reply(403, "Forbidden")
+    event["requestContext"]["authorizer"] = {"lambda": context}
+
+
+def to_http(answer: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Map a function's answer to HTTP as payload format 2.0 does."""
+    if isinstance(answer, dict) and "statusCode" in answer:
+        headers = [(k, str(v)) for k, v in (answer.get("headers") or {}).items()]
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            headers += [(name, str(v)) for v in values]
+        headers += [("set-cookie", c) for c in answer.get("cookies") or []]
+        body = answer.get("body") or ""
+        raw = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("content-type", "application/json"))
+        return int(answer["statusCode"]), headers, raw
+    # No statusCode: API Gateway assumes 200 and a JSON body made of the answer itself.
+    raw = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+    return 200, [("content-type", "application/json")], raw
+
+
+def application(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    started = time.monotonic()
+    try:
+        api_id, api = _select_api(environ.get("HTTP_HOST", ""))
+        found = match_route(
+            api["routes"].values(), environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+        )
+        if found is None:
+            raise _Reply(404, "Not Found")
+        route, path_parameters = found
+        event = build_event(api_id, api, route["RouteKey"], environ, path_parameters)
+        _authorize(api, route, event)
+        integration = api["integrations"].get(str(route.get("Target", "")).rpartition("/")[2])
+        if integration is None:
+            raise _Reply(500, "Internal Server Error")
+        answer, failed = _invoke(_function_arn(integration.get("IntegrationUri", "")), event)
+        if failed:
+            raise _Reply(500, "Internal Server Error")
+        status, headers, body = to_http(answer)
+    except _Reply as reply:
+        status, headers = reply.status, [("content-type", "application/json")]
+        body = json.dumps({"message": str(reply)}).encode()
+    headers.append(("apigw-requestid", uuid.uuid4().hex[:16]))
+    headers.append(("x-localcloud-ms", f"{(time.monotonic() - started) * 1000:.0f}"))
+    from http import HTTPStatus
+
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Status"
+    start_response(f"{status} {phrase}", headers + [("content-length", str(len(body)))])
+    return [body]

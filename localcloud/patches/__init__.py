@@ -1,0 +1,50 @@
+"""Compatibility patches: what moto 5.2.5 lacks for `sls deploy` and event flow, each small and named.
+
+Every patch says in its docstring what AWS does and is tested in tests/localcloud. They are applied
+once, in the server process, before the first request. None routes around the template: each one
+makes moto apply a part of the deployed template (or behave at run time) the way AWS does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from localcloud.patches import awslambda, cloudformation, events, stepfunctions
+from localcloud.patches.context import LocalCloud
+
+Patch = Callable[[LocalCloud], None]
+
+PATCHES: tuple[tuple[str, Patch], ...] = (
+    ("lambda-process-runner", awslambda.process_runner),
+    ("lambda-cfn-properties", awslambda.cloudformation_properties),
+    ("cfn-validate-errors-only", cloudformation.validate_errors_only),
+    ("cfn-sub-variable-map", cloudformation.sub_variable_map),
+    ("cfn-change-set-outputs", cloudformation.change_set_outputs),
+    ("cfn-s3-bucket-properties", cloudformation.s3_bucket_properties),
+    ("cfn-sns-subscription", cloudformation.sns_subscription),
+    ("cfn-s3-bucket-policy", cloudformation.s3_bucket_policy),
+    ("cfn-apigatewayv2", cloudformation.apigatewayv2),
+    ("cfn-resources-without-model", cloudformation.resources_without_model),
+    ("s3-event-async", events.s3_notification_async),
+    ("sns-lambda-event", events.sns_lambda_event),
+    ("stepfunctions-execute", stepfunctions.execute_state_machines),
+)
+
+_applied: list[str] = []
+
+
+def apply_all(cloud: LocalCloud) -> list[str]:
+    """Apply every patch once; returns the names applied."""
+    if not _applied:
+        LocalCloud.current = cloud
+        for name, patch in PATCHES:
+            patch(cloud)
+            _applied.append(name)
+        # moto caches the CloudFormation type -> model map; new models must be seen.
+        from moto.cloudformation import parsing
+
+        parsing.get_model_map.cache_clear()
+        parsing.get_name_type_map.cache_clear()
+    else:
+        LocalCloud.current = cloud
+    return list(_applied)

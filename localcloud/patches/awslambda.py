@@ -1,0 +1,211 @@
+"""Lambda: run functions in the process runner instead of Docker, and keep what CloudFormation set."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction, LayerVersion
+from moto.awslambda.utils import get_backend
+from moto.logs.models import logs_backends
+
+from localcloud.patches.context import LocalCloud
+from localcloud.runner import Archive, FunctionConfig, InvocationResult
+
+log = logging.getLogger("localcloud.lambda")
+
+
+def function_config(fn: LambdaFunction) -> FunctionConfig:
+    """The runner's view of a function as moto holds it (code and layers as deployed)."""
+    backend = get_backend(fn.account_id, fn.region)
+    layers = []
+    for layer in fn.layers:
+        version = backend.layers_versions_by_arn(layer["Arn"])
+        if version is None:
+            raise ValueError(f"layer {layer['Arn']} of {fn.function_name} does not exist")
+        layers.append(Archive(version.code_digest, lambda v=version: v.code_bytes))
+    return FunctionConfig(
+        name=fn.function_name,
+        arn=fn.function_arn,
+        handler=fn.handler or "",
+        code=Archive(fn.code_digest, lambda: fn.code_bytes),
+        region=fn.region,
+        timeout_s=float(fn.timeout),
+        memory_mb=int(fn.memory_size),
+        environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
+        layers=tuple(layers),
+        version=str(fn.version),
+    )
+
+
+def write_logs(fn: FunctionConfig, stream: str, lines: list[tuple[int, str]]) -> None:
+    """Lambda writes each execution environment's output to one stream of /aws/lambda/<name>."""
+    account_id = fn.arn.split(":")[4]
+    backend = logs_backends[account_id][fn.region]
+    backend.ensure_log_group(fn.log_group)
+    group = backend.groups[fn.log_group]
+    if stream not in group.streams:
+        group.create_log_stream(stream)
+    group.put_log_events(stream, [{"timestamp": ts, "message": text} for ts, text in lines])
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in dict(headers).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _event_text(body: Any) -> str:
+    if body is None or body == "" or body == b"":
+        return "{}"
+    if isinstance(body, bytes):
+        body = body.decode()
+    if not isinstance(body, str):
+        return json.dumps(body)
+    json.loads(body)  # Lambda rejects a payload that is not JSON before running anything
+    return body
+
+
+def _run(fn: LambdaFunction, event: str, request_id: str | None = None) -> InvocationResult:
+    cloud = LocalCloud.get()
+    if not str(fn.run_time or "").startswith("python3"):
+        raise NotImplementedError(
+            f"localcloud runs Python functions only; {fn.function_name} uses {fn.run_time}"
+        )
+    return cloud.runner.invoke(function_config(fn), event, request_id=request_id)
+
+
+def invoke_async(fn: LambdaFunction, event: str) -> str:
+    """An asynchronous invocation (S3, SNS, EventBridge, InvocationType=Event), as Lambda runs it.
+
+    Lambda queues the event and answers 202 at once; on a function error it retries twice
+    (MaximumRetryAttempts of the function's event invoke config, default 2) with the same request
+    id, then sends the event to the function's dead-letter queue or topic if one is configured.
+    """
+    cloud = LocalCloud.get()
+    request_id = str(uuid.uuid4())
+    retries = 2
+    if fn.event_invoke_config:
+        retries = int(fn.event_invoke_config[0].config.get("MaximumRetryAttempts", 2))
+
+    def run() -> None:
+        result: InvocationResult | None = None
+        for attempt in range(retries + 1):
+            try:
+                result = _run(fn, event, request_id)
+            except Exception:
+                log.exception("async invocation of %s failed to start", fn.function_name)
+                return
+            if result.function_error is None:
+                return
+            if attempt < retries:
+                delays = cloud.async_retry_delays
+                time.sleep(delays[min(attempt, len(delays) - 1)])
+        if result is not None:
+            _dead_letter(fn, event, request_id, result)
+
+    cloud.executor.submit(run)
+    return request_id
+
+
+def _dead_letter(fn: LambdaFunction, event: str, request_id: str, result: InvocationResult) -> None:
+    target = (getattr(fn, "localcloud_dead_letter_config", None) or {}).get("TargetArn")
+    if not target:
+        return
+    error = result.error or {}
+    attributes = {
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {
+            "DataType": "String",
+            "StringValue": str(error.get("errorMessage", ""))[:1024],
+        },
+    }
+    account_id, region = target.split(":")[4], target.split(":")[3]
+    if target.startswith("arn:aws:sqs:"):
+        from moto.sqs.models import sqs_backends
+
+        sqs_backends[account_id][region].send_message(
+            target.split(":")[5], event, message_attributes=attributes
+        )
+    elif target.startswith("arn:aws:sns:"):
+        from moto.sns.models import sns_backends
+
+        sns_backends[account_id][region].publish(
+            event, arn=target, message_attributes={k: v for k, v in attributes.items()}
+        )
+
+
+def process_runner(cloud: LocalCloud) -> None:
+    """Lambda runs the deployed package in a Python 3.12 environment (moto: Docker only).
+
+    Synchronous invokes answer the function's result, or its error with `X-Amz-Function-Error:
+    Unhandled`; `X-Amz-Log-Result` carries the last 4 KB of the log; `Event` invokes are queued
+    and answered 202; `DryRun` runs nothing. Every invocation's output goes to CloudWatch Logs.
+    """
+
+    def invoke(
+        self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any
+    ) -> bytes:
+        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        event = _event_text(body)
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            response_headers["x-amz-request-id"] = invoke_async(self, event)
+            return b""
+        result = _run(self, event)
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail().encode()).decode()
+        response_headers["x-amz-executed-version"] = str(self.version)
+        response_headers["x-amz-request-id"] = result.request_id
+        return result.payload
+
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
+def cloudformation_properties(cloud: LocalCloud) -> None:
+    """AWS::Lambda::Function's Layers and DeadLetterConfig take effect (moto drops them on create).
+
+    Also, Ref of an AWS::Lambda::LayerVersion is its version ARN (moto returned the model object).
+    """
+    original_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_update_configuration = LambdaFunction.update_configuration
+
+    def update_configuration(
+        self: LambdaFunction, config_updates: dict[str, Any]
+    ) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            self.localcloud_dead_letter_config = config_updates["DeadLetterConfig"]  # type: ignore[attr-defined]
+        return original_update_configuration(self, config_updates)
+
+    def create_from_cloudformation_json(
+        cls: type[LambdaFunction],
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> LambdaFunction:
+        fn = original_create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json["Properties"]
+        extra = {k: properties[k] for k in ("Layers", "DeadLetterConfig") if k in properties}
+        if extra:
+            fn.update_configuration(extra)
+        if "Architectures" in properties:
+            fn.architectures = properties["Architectures"]
+        return fn
+
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]

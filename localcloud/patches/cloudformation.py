@@ -1,0 +1,658 @@
+"""CloudFormation: apply the parts of a deployed template that moto 5.2.5 ignores or rejects."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import string
+import threading
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.cloudformation.models import CloudFormationBackend
+from moto.core.common_models import CloudFormationModel
+from moto.moto_api._internal import mock_random
+from moto.s3.models import FakeBucket, s3_backends
+
+from localcloud.patches.context import LocalCloud
+
+log = logging.getLogger("localcloud.cloudformation")
+
+
+def validate_errors_only(cloud: LocalCloud) -> None:
+    """ValidateTemplate rejects a template for errors only.
+
+    AWS validates syntax and schema; moto runs cfn-lint and rejects on any match, warnings (W*)
+    and informational findings (I*) included. Keep cfn-lint's errors (E*), drop the rest.
+    """
+    original = CloudFormationBackend.validate_template
+
+    def validate_template(self: CloudFormationBackend, template: str) -> list[Any]:
+        matches = original(self, template)
+        return [m for m in matches if str(getattr(m.rule, "id", "E")).startswith("E")]
+
+    CloudFormationBackend.validate_template = validate_template  # type: ignore[method-assign]
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def sub_variable_map(cloud: LocalCloud) -> None:
+    """Fn::Sub [template, {variables}] substitutes every variable name AWS accepts.
+
+    moto uses string.Template, whose identifiers cannot start with a digit, so keys such as the
+    hashes serverless-step-functions generates stay unresolved and the stack fails. Substitute
+    the map's variables first, by exact name, then let moto resolve the remaining ${Ref}/${A.B}.
+    """
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::Sub"), list):
+            template, variables = resource_json["Fn::Sub"]
+            values = {name: original(value, resources_map) for name, value in variables.items()}
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1)
+                return str(values[name]) if name in values else match.group(0)
+
+            return original({"Fn::Sub": _SUB_VARIABLE.sub(substitute, template)}, resources_map)
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def change_set_outputs(cloud: LocalCloud) -> None:
+    """After ExecuteChangeSet, DescribeStacks shows the template's Outputs and Description.
+
+    osls deploys through change sets; moto applies the resources but keeps the stack's parsed
+    template (and so its outputs) from before, so `sls info` and serverless-step-functions find
+    no Outputs. Re-read the template and rebuild the outputs once the change set is applied.
+    """
+    original = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(
+        self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+    ) -> None:
+        original(self, change_set_name, stack_name)
+        for stack in self.stacks.values():
+            if stack_name and stack_name not in (stack.name, stack.stack_id):
+                continue
+            change_set = self.change_sets.get(change_set_name) or next(
+                (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+            )
+            if change_set is not None and change_set.stack_id != stack.stack_id:
+                continue
+            stack._parse_template()
+            stack.description = stack.template_dict.get("Description")
+            stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+def _notification_configuration(properties: dict[str, Any]) -> dict[str, Any]:
+    """AWS::S3::Bucket NotificationConfiguration in the shape moto's S3 API model keeps."""
+
+    def filters(configuration: dict[str, Any]) -> dict[str, Any] | None:
+        rules = configuration.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        if not rules:
+            return None
+        # S3 treats the rule names case-insensitively; moto compares lower case.
+        return {
+            "S3Key": {
+                "FilterRule": [{"Name": r["Name"].lower(), "Value": r["Value"]} for r in rules]
+            }
+        }
+
+    def entries(key: str, target_key: str, target: str) -> list[dict[str, Any]]:
+        result = []
+        for configuration in properties.get(key, []):
+            entry = {target: configuration[target_key], "Event": [configuration["Event"]]}
+            if filters(configuration):
+                entry["Filter"] = filters(configuration)
+            result.append(entry)
+        return result
+
+    config: dict[str, Any] = {
+        "CloudFunctionConfiguration": entries("LambdaConfigurations", "Function", "CloudFunction"),
+        "QueueConfiguration": entries("QueueConfigurations", "Queue", "Queue"),
+        "TopicConfiguration": entries("TopicConfigurations", "Topic", "Topic"),
+    }
+    if properties.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") in (True, "true"):
+        config["EventBridgeConfiguration"] = {}
+    return {k: v for k, v in config.items() if v or k == "EventBridgeConfiguration"}
+
+
+def _apply_bucket_properties(bucket: FakeBucket, properties: dict[str, Any]) -> None:
+    backend = s3_backends[bucket.account_id][bucket.partition]
+    versioning = properties.get("VersioningConfiguration", {}).get("Status")
+    if versioning:
+        backend.put_bucket_versioning(bucket.name, versioning)
+    if "NotificationConfiguration" in properties:
+        bucket.set_notification_configuration(
+            _notification_configuration(properties["NotificationConfiguration"])
+        )
+    else:
+        bucket.notification_configuration = None
+    if "CorsConfiguration" in properties:
+        rules = [
+            {
+                "AllowedMethod": r.get("AllowedMethods", []),
+                "AllowedOrigin": r.get("AllowedOrigins", []),
+                "AllowedHeader": r.get("AllowedHeaders", []),
+                "ExposeHeader": r.get("ExposedHeaders", []),
+                "MaxAgeSeconds": r.get("MaxAge"),
+            }
+            for r in properties["CorsConfiguration"].get("CorsRules", [])
+        ]
+        bucket.set_cors(rules)
+
+
+def s3_bucket_properties(cloud: LocalCloud) -> None:
+    """AWS::S3::Bucket's NotificationConfiguration, VersioningConfiguration and CORS take effect.
+
+    AWS applies them with the bucket (and on update); moto applies only encryption and tags, so
+    an upload would start nothing. The same S3 API model methods a PutBucketNotificationConfiguration
+    call uses are called, so the configuration is also visible through the S3 API.
+    """
+    original_create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_update = FakeBucket.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: type[FakeBucket],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FakeBucket:
+        bucket = original_create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        _apply_bucket_properties(bucket, cloudformation_json.get("Properties", {}))
+        return bucket
+
+    def update(
+        cls: type[FakeBucket],
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> FakeBucket:
+        bucket = original_update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        _apply_bucket_properties(bucket, cloudformation_json.get("Properties", {}))
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    FakeBucket.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
+
+
+class SnsSubscription(CloudFormationModel):
+    """AWS::SNS::Subscription: subscribes an endpoint (sqs, lambda, ...) to a topic with its attributes."""
+
+    def __init__(self, arn: str, account_id: str, region: str) -> None:
+        self.arn = arn
+        self.account_id = account_id
+        self.region = region
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SnsSubscription:
+        from moto.sns.models import sns_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(
+            properties["TopicArn"], properties["Endpoint"], properties["Protocol"]
+        )
+        for name in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"):
+            if name in properties:
+                value = properties[name]
+                if isinstance(value, dict):
+                    value = json.dumps(value)
+                elif isinstance(value, bool):
+                    value = str(value).lower()
+                backend.set_subscription_attributes(subscription.arn, name, str(value))
+        return cls(subscription.arn, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> SnsSubscription:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.sns.models import sns_backends
+
+        try:
+            sns_backends[account_id][region_name].unsubscribe(self.arn)
+        except Exception:
+            pass
+
+
+def sns_subscription(cloud: LocalCloud) -> None:
+    """AWS::SNS::Subscription creates the subscription (moto has no model for it)."""
+    assert SnsSubscription.cloudformation_type() == "AWS::SNS::Subscription"
+
+
+class S3BucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy: puts the policy document on the bucket."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.bucket
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> S3BucketPolicy:
+        from moto.utilities.utils import get_partition
+
+        properties = cloudformation_json["Properties"]
+        backend = s3_backends[account_id][get_partition(region_name)]
+        document = properties["PolicyDocument"]
+        backend.put_bucket_policy(
+            properties["Bucket"],
+            (document if isinstance(document, str) else json.dumps(document)).encode(),
+        )
+        return cls(properties["Bucket"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> S3BucketPolicy:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+
+def s3_bucket_policy(cloud: LocalCloud) -> None:
+    """AWS::S3::BucketPolicy puts the bucket policy (moto has no model for it).
+
+    moto evaluates a bucket policy without its Conditions, so the usual `Deny unless
+    aws:SecureTransport` statement (serverless adds it to its deployment bucket) would deny every
+    request. AWS evaluates conditions; here statements with a Condition are left out of moto's
+    evaluation (they cannot be judged on plain-HTTP loopback) and the rest apply as written.
+    """
+    assert S3BucketPolicy.cloudformation_type() == "AWS::S3::BucketPolicy"
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        from moto.iam.access_control import IAMPolicy, PermissionResult
+
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        document["Statement"] = [s for s in statements if not s.get("Condition")]
+        if not document["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+# -- HTTP APIs ---------------------------------------------------------------------------------
+
+HTTP_APIS: dict[str, dict[str, Any]] = {}
+"""The deployed HTTP APIs by id: {"name", "region", "account", "routes": {id: props},
+"integrations": {id: props}, "authorizers": {id: props}, "stages": {name: props}}."""
+_HTTP_APIS_LOCK = threading.Lock()
+
+
+def _new_id() -> str:
+    return "".join(mock_random.choice(string.ascii_lowercase + string.digits) for _ in range(10))
+
+
+class _HttpApiPart:
+    """One AWS::ApiGatewayV2 resource of an HTTP API, kept for the localcloud gateway to serve."""
+
+    kind = ""
+    TYPE = ""
+
+    def __init__(self, api_id: str, part_id: str) -> None:
+        self.api_id = api_id
+        self.part_id = part_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.part_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("ApiId", "ApiEndpoint", "AuthorizerId", "IntegrationId", "RouteId")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "ApiEndpoint":
+            return f"https://{self.api_id}.execute-api.localhost"
+        return self.api_id if attribute_name == "ApiId" else self.part_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _HttpApiPart:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        with _HTTP_APIS_LOCK:
+            if cls.kind == "api":
+                api_id = _new_id()
+                HTTP_APIS[api_id] = {
+                    "name": properties.get("Name", resource_name),
+                    "account": account_id,
+                    "region": region_name,
+                    "properties": properties,
+                    "routes": {},
+                    "integrations": {},
+                    "authorizers": {},
+                    "stages": {},
+                }
+                return cls(api_id, api_id)
+            api_id = properties["ApiId"]
+            part_id = properties.get("StageName") if cls.kind == "stages" else _new_id()
+            HTTP_APIS.setdefault(
+                api_id, {"routes": {}, "integrations": {}, "authorizers": {}, "stages": {}}
+            )
+            HTTP_APIS[api_id][cls.kind][part_id] = properties
+            return cls(api_id, part_id)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> _HttpApiPart:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        with _HTTP_APIS_LOCK:
+            api = HTTP_APIS.setdefault(
+                original_resource.api_id,
+                {"routes": {}, "integrations": {}, "authorizers": {}, "stages": {}},
+            )
+            if cls.kind == "api":
+                api["properties"] = properties
+                api["name"] = properties.get("Name", api.get("name"))
+            else:
+                api[cls.kind][original_resource.part_id] = properties
+        return original_resource  # type: ignore[no-any-return]
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with _HTTP_APIS_LOCK:
+            if self.kind == "api":
+                HTTP_APIS.pop(self.api_id, None)
+            else:
+                HTTP_APIS.get(self.api_id, {}).get(self.kind, {}).pop(self.part_id, None)
+
+
+def _http_api_model(type_name: str, kind: str) -> type[CloudFormationModel]:
+    # Each must be a direct subclass of CloudFormationModel: moto finds models by __subclasses__().
+    namespace = {"kind": kind, "cloudformation_type": staticmethod(lambda: type_name)}
+    return type(f"HttpApi{kind.title()}", (_HttpApiPart, CloudFormationModel), namespace)
+
+
+HTTP_API_MODELS = [
+    _http_api_model("AWS::ApiGatewayV2::Api", "api"),
+    _http_api_model("AWS::ApiGatewayV2::Route", "routes"),
+    _http_api_model("AWS::ApiGatewayV2::Integration", "integrations"),
+    _http_api_model("AWS::ApiGatewayV2::Authorizer", "authorizers"),
+    _http_api_model("AWS::ApiGatewayV2::Stage", "stages"),
+]
+
+
+def apigatewayv2(cloud: LocalCloud) -> None:
+    """AWS::ApiGatewayV2 Api, Route, Integration, Authorizer and Stage are created (moto: none).
+
+    They are kept as deployed, with generated ids (Ref works), for localcloud's gateway to serve
+    on loopback the way API Gateway serves an HTTP API.
+    """
+    assert len(HTTP_API_MODELS) == 5
+
+
+# -- Secrets and resources moto does not model ------------------------------------------------
+
+
+class SecretsManagerSecret(CloudFormationModel):
+    """AWS::SecretsManager::Secret: creates the secret (SecretString or GenerateSecretString)."""
+
+    def __init__(self, arn: str, name: str) -> None:
+        self.arn = arn
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn  # Ref of a secret is its ARN
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Id",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SecretsManagerSecret:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        properties = cloudformation_json.get("Properties", {})
+        backend = secretsmanager_backends[account_id][region_name]
+        value = properties.get("SecretString")
+        generate = properties.get("GenerateSecretString")
+        if value is None and generate is not None:
+            password = json.loads(
+                backend.get_random_password(
+                    password_length=int(generate.get("PasswordLength", 32)),
+                    exclude_characters=generate.get("ExcludeCharacters", ""),
+                    exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+                    exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                    exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+                    exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+                    include_space=bool(generate.get("IncludeSpace", False)),
+                    require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
+                )
+            )["RandomPassword"]
+            if "GenerateStringKey" in generate:
+                document = json.loads(generate.get("SecretStringTemplate", "{}"))
+                document[generate["GenerateStringKey"]] = password
+                value = json.dumps(document)
+            else:
+                value = password
+        try:
+            secret = backend.describe_secret(resource_name)
+            arn = secret.arn if hasattr(secret, "arn") else secret["ARN"]
+        except Exception:
+            created = json.loads(
+                backend.create_secret(
+                    name=resource_name,
+                    secret_string=value,
+                    secret_binary=None,
+                    description=properties.get("Description"),
+                    tags=properties.get("Tags", []),
+                    kms_key_id=properties.get("KmsKeyId"),
+                    client_request_token=None,
+                    replica_regions=[],
+                    force_overwrite=False,
+                )
+            )
+            arn = created["ARN"]
+        return cls(arn, resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> SecretsManagerSecret:
+        return original_resource  # type: ignore[no-any-return]
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            self.arn, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+
+class NotEmulated(CloudFormationModel):
+    """A resource type moto does not model: created by name only, so Ref and GetAtt resolve.
+
+    AWS would create it; locally it has no behaviour (alarms, budgets, policies). Each one is
+    logged at deploy time, so nothing is silently pretended.
+    """
+
+    def __init__(self, resource_type: str, name: str, account_id: str, region: str) -> None:
+        self.resource_type = resource_type
+        self.name = name
+        service = resource_type.split("::")[1].lower()
+        self.arn = (
+            f"arn:aws:{service}:{region}:{account_id}:{resource_type.split('::')[2].lower()}/{name}"
+        )
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "LocalCloud::NotEmulated"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn if attribute_name.endswith("Arn") else self.name
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> NotEmulated:
+        resource_type = cloudformation_json["Type"]
+        properties = cloudformation_json.get("Properties", {})
+        name = next(
+            (str(v) for k, v in properties.items() if k.endswith("Name") and isinstance(v, str)),
+            resource_name,
+        )
+        log.warning("localcloud: %s %s is not emulated (created by name only)", resource_type, name)
+        return cls(resource_type, name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> NotEmulated:
+        return original_resource  # type: ignore[no-any-return]
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return None
+
+
+def resources_without_model(cloud: LocalCloud) -> None:
+    """Secrets are created; other types moto lacks resolve by name instead of to None.
+
+    moto skips a resource type it does not know, and every Ref to it becomes None (a function
+    would get the environment variable "None"). AWS creates them all.
+    """
+    original = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        found = original(resource_type)
+        if (
+            found is None
+            and resource_type.startswith("AWS::")
+            and resource_type not in parsing.NULL_MODELS
+        ):
+            return NotEmulated
+        return found
+
+    parsing.resource_class_from_type = resource_class_from_type

@@ -1,0 +1,225 @@
+"""The embedded AWS: moto in server mode on loopback, with the patches and the Lambda runner."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = Path(".local")
+PID_FILE = "localcloud.pid"
+INFO_FILE = "localcloud.json"
+LOG_FILE = "localcloud.log"
+
+
+class PortInUseError(RuntimeError):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"localcloud: {host}:{port} is already in use. Stop what listens there "
+            f"(`make down` if it is a local stack) or choose another port with --port."
+        )
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Server:
+    """A running embedded AWS (moto endpoint and HTTP API gateway) in this process."""
+
+    host: str
+    port: int
+    api_port: int
+    state_dir: Path
+
+    def __post_init__(self) -> None:
+        for port in (self.port, self.api_port):
+            if not port_free(self.host, port):
+                raise PortInUseError(self.host, port)
+        # moto reads MOTO_PORT when its Step Functions interpreter calls Lambda.
+        os.environ["MOTO_PORT"] = str(self.port)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "localcloud")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "localcloud")
+
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        from localcloud import gateway
+        from localcloud.patches import apply_all
+        from localcloud.patches.awslambda import write_logs
+        from localcloud.patches.context import LocalCloud
+        from localcloud.runner import LambdaRunner
+
+        self.endpoint_url = f"http://{self.host}:{self.port}"
+        self.api_url = f"http://{self.host}:{self.api_port}"
+        self.runner = LambdaRunner(self.state_dir, self.endpoint_url, log_sink=write_logs)
+        self.patches = apply_all(LocalCloud(runner=self.runner, endpoint_url=self.endpoint_url))
+        try:
+            self._moto = make_server(
+                self.host,
+                self.port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+            )
+            self._gateway = make_server(
+                self.host, self.api_port, gateway.application, threaded=True
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(self.host, self.port) from exc
+            raise
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for server in (self._moto, self._gateway):
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        for server in (self._moto, self._gateway):
+            server.shutdown()
+        self.runner.shutdown()
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "endpoint_url": self.endpoint_url,
+            "api_url": self.api_url,
+            "port": self.port,
+            "api_port": self.api_port,
+            "patches": self.patches,
+        }
+
+
+def serve(host: str, port: int, api_port: int, state_dir: Path) -> int:
+    """Run in the foreground until SIGTERM/SIGINT; writes the pid and info files."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    # LOCALCLOUD_DEBUG=1 logs every request the emulator answers.
+    logging.getLogger("werkzeug").setLevel(
+        logging.INFO if os.environ.get("LOCALCLOUD_DEBUG") else logging.ERROR
+    )
+    try:
+        server = Server(host, port, api_port, state_dir.resolve())
+    except PortInUseError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start()
+    (state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
+    (state_dir / INFO_FILE).write_text(json.dumps(server.info(), indent=2) + "\n")
+    print(f"localcloud: AWS endpoint {server.endpoint_url}, HTTP APIs {server.api_url}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        for name in (PID_FILE, INFO_FILE):
+            (state_dir / name).unlink(missing_ok=True)
+    return 0
+
+
+def running(state_dir: Path) -> dict[str, Any] | None:
+    """The info of the server started from this state directory, if it is alive."""
+    try:
+        info: dict[str, Any] = json.loads((state_dir / INFO_FILE).read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return info
+
+
+def start_background(
+    host: str, port: int, api_port: int, state_dir: Path, timeout: float = 60
+) -> dict[str, Any]:
+    """Start `serve` as a detached process and wait until it answers."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for p in (port, api_port):
+        if not port_free(host, p):
+            raise PortInUseError(host, p)
+    (state_dir / INFO_FILE).unlink(missing_ok=True)
+    with open(state_dir / LOG_FILE, "ab") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localcloud",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--api-port",
+                str(api_port),
+                "--state-dir",
+                str(state_dir),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"localcloud exited at start (code {process.returncode}); see {state_dir / LOG_FILE}"
+            )
+        info = running(state_dir)
+        if info is not None:
+            try:
+                urllib.request.urlopen(f"{info['endpoint_url']}/moto-api/", timeout=2).close()
+                return info
+            except OSError:
+                pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(
+        f"localcloud did not answer within {timeout:.0f} s; see {state_dir / LOG_FILE}"
+    )
+
+
+def stop_background(state_dir: Path, timeout: float = 20) -> bool:
+    """Stop the server started from this state directory; False if none was running."""
+    info = running(state_dir)
+    if info is None:
+        return False
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return True
