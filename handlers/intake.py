@@ -18,7 +18,6 @@ from shared.settings import Settings, env
 @dataclasses.dataclass(frozen=True)
 class IntakeSettings(Settings):
     documents_table: str = env("DOCUMENTS_TABLE")
-    documents_bucket: str = env("DOCUMENTS_BUCKET")
     idempotency_table: str = env("IDEMPOTENCY_TABLE")
     max_upload_bytes: int = env("MAX_UPLOAD_BYTES")
     allowed_types: tuple[str, ...] = env("ALLOWED_TYPES")
@@ -38,17 +37,22 @@ policy = IntakePolicy(
 
 @lambda_handler(trigger="event", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    records = S3Event.from_event(event).records
+    # The signature list lives in the documents bucket, which every record names.
+    signature_list = (
+        signatures.load(records[0].bucket, settings.signatures_key) if records else None
+    )
     intake = Intake(
         store,
         objects,
         policy,
         actor="intake",
-        signature_list=signatures.load(settings.documents_bucket, settings.signatures_key),
+        signature_list=signature_list,
         executions=Executions(),
         state_machine_arn=settings.state_machine_arn or None,
     )
     results = [
         idempotency.run_once(f"intake#{obj.delivery_key}", functools.partial(intake.receive, obj))
-        for obj in S3Event.from_event(event).records
+        for obj in records
     ]
     return {"results": [dataclasses.asdict(r) if ran else "duplicate" for ran, r in results]}
