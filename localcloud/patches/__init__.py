@@ -17,6 +17,7 @@ Patch = Callable[[LocalCloud], None]
 PATCHES: tuple[tuple[str, Patch], ...] = (
     ("lambda-process-runner", awslambda.process_runner),
     ("lambda-cfn-properties", awslambda.cloudformation_properties),
+    ("lambda-event-invoke-config", awslambda.event_invoke_config),
     ("cfn-validate-errors-only", cloudformation.validate_errors_only),
     ("cfn-sub-variable-map", cloudformation.sub_variable_map),
     ("cfn-change-set-outputs", cloudformation.change_set_outputs),

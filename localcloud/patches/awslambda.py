@@ -7,9 +7,11 @@ import json
 import logging
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, LayerVersion
+from moto.core.common_models import CloudFormationModel
 from moto.awslambda.utils import get_backend
 from moto.logs.models import logs_backends
 
@@ -110,6 +112,7 @@ def invoke_async(fn: LambdaFunction, event: str) -> str:
                 time.sleep(delays[min(attempt, len(delays) - 1)])
         if result is not None:
             _dead_letter(fn, event, request_id, result)
+            _on_failure(fn, event, request_id, result, retries + 1)
 
     cloud.executor.submit(run)
     return request_id
@@ -128,19 +131,57 @@ def _dead_letter(fn: LambdaFunction, event: str, request_id: str, result: Invoca
             "StringValue": str(error.get("errorMessage", ""))[:1024],
         },
     }
+    _send_to(target, event, attributes)
+
+
+def _on_failure(
+    fn: LambdaFunction, event: str, request_id: str, result: InvocationResult, attempts: int
+) -> None:
+    """Send the invocation record to the OnFailure destination of the event invoke config."""
+    if not fn.event_invoke_config:
+        return
+    config = fn.event_invoke_config[0].config
+    target = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if not target:
+        return
+    record = {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{fn.function_arn}:{fn.version}",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": json.loads(event),
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": str(fn.version),
+            "functionError": result.function_error,
+        },
+        "responsePayload": result.error,
+    }
+    _send_to(target, json.dumps(record), {})
+
+
+def _send_to(target: str, body: str, attributes: dict[str, Any]) -> None:
     account_id, region = target.split(":")[4], target.split(":")[3]
     if target.startswith("arn:aws:sqs:"):
         from moto.sqs.models import sqs_backends
 
         sqs_backends[account_id][region].send_message(
-            target.split(":")[5], event, message_attributes=attributes
+            target.split(":")[5], body, message_attributes=attributes
         )
     elif target.startswith("arn:aws:sns:"):
         from moto.sns.models import sns_backends
 
-        sns_backends[account_id][region].publish(
-            event, arn=target, message_attributes={k: v for k, v in attributes.items()}
-        )
+        sns_backends[account_id][region].publish(body, arn=target, message_attributes=attributes)
+    elif target.startswith("arn:aws:lambda:"):
+        from moto.awslambda.utils import get_backend
+
+        invoke_async(get_backend(account_id, region).get_function(target), body)
+    else:
+        log.warning("destination %s is not supported locally", target)
 
 
 def process_runner(cloud: LocalCloud) -> None:
@@ -209,3 +250,77 @@ def cloudformation_properties(cloud: LocalCloud) -> None:
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
     LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]
+
+
+class EventInvokeConfig(CloudFormationModel):
+    """AWS::Lambda::EventInvokeConfig: retries and destinations of asynchronous invocations."""
+
+    def __init__(self, function_name: str, account_id: str, region: str) -> None:
+        self.function_name = function_name
+        self.account_id = account_id
+        self.region = region
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.function_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> EventInvokeConfig:
+        from moto.awslambda.models import EventInvokeConfig as MotoConfig
+
+        properties = dict(cloudformation_json["Properties"])
+        fn = get_backend(account_id, region_name).get_function(properties["FunctionName"])
+        config = {
+            k: properties[k]
+            for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if k in properties
+        }
+        if "MaximumRetryAttempts" in config:
+            config["MaximumRetryAttempts"] = int(config["MaximumRetryAttempts"])
+        fn.event_invoke_config = [MotoConfig(fn.function_arn, fn.last_modified, config)]
+        return cls(fn.function_name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> EventInvokeConfig:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            get_backend(account_id, region_name).get_function(
+                self.function_name
+            ).event_invoke_config = []
+        except Exception:  # noqa: BLE001 - the function went first
+            log.debug("function %s already deleted", self.function_name)
+
+
+def event_invoke_config(cloud: LocalCloud) -> None:
+    """AWS::Lambda::EventInvokeConfig sets retries and destinations (moto has no model for it).
+
+    Asynchronous invocations then retry MaximumRetryAttempts times and send the invocation
+    record to DestinationConfig.OnFailure (SQS, SNS or Lambda), as Lambda does.
+    """
+    assert EventInvokeConfig.cloudformation_type() == "AWS::Lambda::EventInvokeConfig"

@@ -1,0 +1,134 @@
+"""Fixtures for localcloud's own tests: Python 3.12 processes and a localcloud server subprocess.
+
+The server runs in its own process: its patches change moto's classes, and must not leak into
+the functional tests that use moto in process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from localcloud import runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def python312() -> str:
+    try:
+        return runtime.python312()
+    except runtime.RuntimeMissingError as exc:
+        pytest.skip(str(exc))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@dataclass
+class Cloud:
+    endpoint_url: str
+    api_url: str
+    state_dir: Path
+    port: int
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="localcloud",
+            aws_secret_access_key="localcloud",
+        )
+
+    def deploy(self, name: str, template: dict[str, Any]) -> dict[str, str]:
+        """Create the stack through a change set, as osls does; returns its outputs."""
+        cfn = self.client("cloudformation")
+        body = json.dumps(template)
+        exists = any(s["StackName"] == name for s in cfn.describe_stacks()["Stacks"])
+        kind = "UPDATE" if exists else "CREATE"
+        cfn.create_change_set(
+            StackName=name,
+            ChangeSetName=f"cs{time.time_ns()}",
+            TemplateBody=body,
+            ChangeSetType=kind,
+        )
+        change_set = cfn.list_change_sets(StackName=name)["Summaries"][-1]["ChangeSetName"]
+        cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[Cloud]:
+    state = tmp_path_factory.mktemp("localcloud")
+    port, api_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "serve",
+            "--port",
+            str(port),
+            "--api-port",
+            str(api_port),
+            "--state-dir",
+            str(state),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                process.kill()
+                pytest.fail(f"localcloud did not start:\n{output}")
+            time.sleep(0.1)
+    yield Cloud(endpoint, f"http://127.0.0.1:{api_port}", state, port)
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll until condition() is truthy (events are asynchronous, as in AWS)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.2)
