@@ -1,0 +1,144 @@
+"""Cold start of each handler and warm overhead of the shared decorator.
+
+Cold: fresh Python processes, interleaved, median of N. Each handler process imports its
+module and serves a first invocation that needs no AWS call, then creates one boto3 client
+(as any real first invocation does); the baseline process only imports boto3 and creates
+one client. Ratio = handler / baseline; the target is <= 1.15 with tracing off. With
+tracing on, the X-Ray SDK is imported on the first invocation (the no-op tracer otherwise).
+
+Warm: in one process, a decorated no-op handler against the same bare function.
+
+    python -m bench.coldstart [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from bench.common import median, time_process, write_results
+
+ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "DOCFLOW_STAGE": "bench",
+    "DOCUMENTS_TABLE": "bench-documents",
+    "DOCUMENTS_BUCKET": "bench-documents",
+    "IDEMPOTENCY_TABLE": "bench-idempotency",
+    "API_KEYS_SECRET": "bench/api-keys",
+    "MAX_UPLOAD_BYTES": "1048576",
+    "ALLOWED_TYPES": "text/csv",
+    "SIGNATURES_KEY": "security/signatures.json",
+    "AWS_LAMBDA_FUNCTION_NAME": "docflow-bench",
+}
+TRACING_ON = {
+    "DOCFLOW_TRACING": "true",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "_X_AMZN_TRACE_ID": (
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    ),
+}
+CLIENT = "import boto3; boto3.client('s3')"
+CONTEXT = (
+    "class C:\n aws_request_id='r'; function_name='f'; function_version='1'\n"
+    " def get_remaining_time_in_millis(self): return 1000\n"
+)
+# First invocations that need no AWS call: an unknown route, an empty S3 event.
+HANDLERS = {
+    "api": (
+        "handlers.api",
+        "{'version': '2.0', 'routeKey': 'GET /nope', 'rawPath': '/nope', "
+        "'requestContext': {'http': {'method': 'GET'}}}",
+    ),
+    "intake": ("handlers.intake", "{'Records': []}"),
+}
+
+
+def _handler_code(module: str, event: str) -> str:
+    return f"import {module} as m\n{CONTEXT}m.handler({event}, C())\n{CLIENT}\n"
+
+
+def cold(runs: int) -> dict[str, Any]:
+    base_env = {**os.environ, **ENV}
+    base_env.pop("AWS_ENDPOINT_URL", None)
+    variants = {"baseline": (CLIENT, base_env)}
+    for name, (module, event) in HANDLERS.items():
+        code = _handler_code(module, event)
+        variants[f"{name}"] = (code, {**base_env, "DOCFLOW_TRACING": "false"})
+        variants[f"{name}_tracing"] = (code, {**base_env, **TRACING_ON})
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(runs):  # interleaved, so drift on a shared machine hits all alike
+        for name, (code, env) in variants.items():
+            samples[name].append(time_process(code, env))
+    baseline = median(samples["baseline"])
+    results: dict[str, Any] = {"baseline_ms": baseline, "runs": runs, "handlers": {}}
+    for name in HANDLERS:
+        off, on = median(samples[name]), median(samples[f"{name}_tracing"])
+        results["handlers"][name] = {
+            "median_ms": off,
+            "ratio": round(off / baseline, 3),
+            "tracing_median_ms": on,
+            "tracing_ratio": round(on / baseline, 3),
+        }
+    return results
+
+
+def warm(iterations: int = 2000, repeats: int = 7) -> dict[str, Any]:
+    os.environ.update(ENV)
+    from shared.handler import lambda_handler
+    from shared.settings import Settings
+
+    class Ctx:
+        aws_request_id, function_name, function_version = "r", "f", "1"
+
+    def bare(event: Any, context: Any) -> Any:
+        return event
+
+    decorated = lambda_handler("event", Settings.load({"LOG_LEVEL": "INFO"}))(bare)
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - kept open for the whole measurement
+    real_stdout, sys.stdout = sys.stdout, devnull
+    try:
+        timings: dict[str, list[float]] = {"bare": [], "decorated": []}
+        for _ in range(repeats):
+            for name, func in (("bare", bare), ("decorated", decorated)):
+                started = time.perf_counter()
+                for _ in range(iterations):
+                    func({}, Ctx())
+                timings[name].append((time.perf_counter() - started) / iterations * 1e6)
+    finally:
+        sys.stdout = real_stdout
+        devnull.close()
+    bare_us, decorated_us = median(timings["bare"]), median(timings["decorated"])
+    return {
+        "bare_us": bare_us,
+        "decorated_us": decorated_us,
+        "overhead_us": round(decorated_us - bare_us, 3),
+        "ratio": round(decorated_us / bare_us, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    results = {"cold": cold(args.runs), "warm": warm()}
+    path = write_results("coldstart", results)
+    cold_results = results["cold"]
+    print(f"baseline (import boto3 + one client): {cold_results['baseline_ms']} ms")
+    for name, row in cold_results["handlers"].items():
+        print(
+            f"{name:8} cold {row['median_ms']:8.1f} ms  ratio {row['ratio']:.3f}   "
+            f"tracing on {row['tracing_median_ms']:8.1f} ms  ratio {row['tracing_ratio']:.3f}"
+        )
+    w = results["warm"]
+    print(f"decorator warm overhead: {w['overhead_us']} us/invocation ({w['ratio']}x a bare call)")
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
