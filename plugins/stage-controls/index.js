@@ -1,0 +1,90 @@
+'use strict';
+
+// stage-controls: what config/<stage>.yml decides beyond plain variables.
+//
+// - initialize: the stage config is validated against config/schema.json (every command,
+//   so `sls package` and `sls deploy` stop before any work on a bad config);
+// - reserved concurrency: `reservedConcurrency.<function>` applies to that function
+//   (null: no reservation), so functions added anywhere in serverless.yml are covered;
+// - after the custom resources are merged into the compiled template: alarms for every
+//   function, dead-letter queue, state machine, Kinesis stream and HTTP API, the alarm
+//   topic's e-mail subscriptions, the dashboard (lib/monitoring.js), and deletion
+//   protection on retained DynamoDB tables when `deletionProtection` is true.
+// The alarm topic itself and the budget are plain YAML: resources/monitoring.yml, cost.yml.
+
+const { loadSchema, validateStageConfig } = require('./lib/config');
+const { monitoringResources, protectRetainedTables, TOPIC_ID } = require('./lib/monitoring');
+
+class StageControls {
+  constructor(serverless, options, utils) {
+    this.serverless = serverless;
+    this.options = options || {};
+    this.log = (utils && utils.log) || { info() {}, notice() {} };
+    this.hooks = {
+      initialize: () => this.validateAndApply(),
+      'after:aws:package:finalize:mergeCustomProviderResources': () => this.addMonitoring(),
+    };
+  }
+
+  stageConfig() {
+    return (this.serverless.service.custom || {}).config;
+  }
+
+  stage() {
+    return this.serverless.getProvider('aws').getStage();
+  }
+
+  validateAndApply() {
+    const config = this.stageConfig();
+    const stage = this.stage();
+    const problems = validateStageConfig({
+      schema: loadSchema(this.serverless.serviceDir),
+      config,
+      stage,
+      functionNames: this.serverless.service.getAllFunctions(),
+    });
+    if (problems.length) {
+      throw new this.serverless.classes.Error(
+        `Stage configuration is invalid:\n  ${problems.join('\n  ')}`,
+        'DOCFLOW_STAGE_CONFIG_INVALID'
+      );
+    }
+    for (const [name, value] of Object.entries(config.reservedConcurrency || {})) {
+      const fn = this.serverless.service.getFunction(name);
+      if (value !== null && fn.reservedConcurrency === undefined) fn.reservedConcurrency = value;
+    }
+  }
+
+  addMonitoring() {
+    const config = this.stageConfig();
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    if (!template.Resources[TOPIC_ID]) {
+      throw new this.serverless.classes.Error(
+        `stage-controls: no ${TOPIC_ID} resource; include resources/monitoring.yml`,
+        'DOCFLOW_ALARM_TOPIC_MISSING'
+      );
+    }
+    const generated = monitoringResources({
+      resources: template.Resources,
+      service: this.serverless.service.service,
+      stage: this.stage(),
+      monitoring: config.monitoring,
+    });
+    for (const id of Object.keys(generated)) {
+      if (template.Resources[id]) {
+        throw new this.serverless.classes.Error(
+          `stage-controls: generated resource ${id} clashes with one already in the template`,
+          'DOCFLOW_MONITORING_CLASH'
+        );
+      }
+    }
+    Object.assign(template.Resources, generated);
+    const protectedTables = protectRetainedTables(template.Resources, config.deletionProtection);
+    this.log.info(
+      `stage-controls: ${Object.keys(generated).length} monitoring resources; ` +
+        `deletion protection ${config.deletionProtection ? 'on' : 'off'} for ${protectedTables.length} retained table(s)`
+    );
+  }
+}
+
+module.exports = StageControls;

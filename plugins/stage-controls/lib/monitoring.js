@@ -1,0 +1,287 @@
+'use strict';
+
+// Generates the alarms, the alarm topic's e-mail subscriptions and the dashboard from the
+// compiled template, so every function, dead-letter queue, state machine, stream and HTTP
+// API any part of serverless.yml adds is covered without a line of YAML per resource.
+// Thresholds and recipients come from the stage config's `monitoring` section.
+
+const crypto = require('node:crypto');
+
+const TOPIC_ID = 'AlarmTopic';
+
+function textOf(value) {
+  if (typeof value === 'string') return value;
+  if (value && typeof value['Fn::Sub'] === 'string') return value['Fn::Sub'];
+  return null;
+}
+
+function targetOf(value) {
+  if (!value || typeof value !== 'object') return null;
+  if (typeof value.Ref === 'string') return value.Ref;
+  if (Array.isArray(value['Fn::GetAtt'])) return value['Fn::GetAtt'][0];
+  return null;
+}
+
+function byType(resources, type) {
+  return Object.entries(resources).filter(([, r]) => r && r.Type === type);
+}
+
+function deadLetterQueueIds(resources) {
+  const ids = new Set();
+  for (const [id, queue] of byType(resources, 'AWS::SQS::Queue')) {
+    const props = queue.Properties || {};
+    if ((textOf(props.QueueName) || '').endsWith('-dlq')) ids.add(id);
+    const target = props.RedrivePolicy && targetOf(props.RedrivePolicy.deadLetterTargetArn);
+    if (target) ids.add(target);
+  }
+  return [...ids].sort();
+}
+
+function alarm(ctx, { id, name, description, namespace, metric, dimensions, statistic, threshold }) {
+  return [
+    id,
+    {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${ctx.prefix}-${name}`,
+        AlarmDescription: description,
+        Namespace: namespace,
+        MetricName: metric,
+        Dimensions: dimensions,
+        Statistic: statistic,
+        Period: ctx.monitoring.periodSeconds,
+        EvaluationPeriods: 1,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: TOPIC_ID }],
+        OKActions: [{ Ref: TOPIC_ID }],
+      },
+    },
+  ];
+}
+
+function functionAlarms(ctx, id, fn) {
+  const props = fn.Properties || {};
+  const name = textOf(props.FunctionName) || id;
+  const short = name.startsWith(`${ctx.prefix}-`) ? name.slice(ctx.prefix.length + 1) : id;
+  const timeoutMs = (Number(props.Timeout) || 3) * 1000;
+  const dimensions = [{ Name: 'FunctionName', Value: { Ref: id } }];
+  const base = { namespace: 'AWS/Lambda', dimensions };
+  const m = ctx.monitoring;
+  return [
+    alarm(ctx, {
+      ...base,
+      id: `${id}ErrorsAlarm`,
+      name: `${short}-errors`,
+      description: `${name}: ${m.functionErrors} or more errors in ${m.periodSeconds} s`,
+      metric: 'Errors',
+      statistic: 'Sum',
+      threshold: m.functionErrors,
+    }),
+    alarm(ctx, {
+      ...base,
+      id: `${id}ThrottlesAlarm`,
+      name: `${short}-throttles`,
+      description: `${name}: invocations throttled (reserved or account concurrency reached)`,
+      metric: 'Throttles',
+      statistic: 'Sum',
+      threshold: 1,
+    }),
+    alarm(ctx, {
+      ...base,
+      id: `${id}DurationAlarm`,
+      name: `${short}-duration-near-timeout`,
+      description: `${name}: a run took ${m.durationPercentOfTimeout} % of its ${timeoutMs / 1000} s timeout`,
+      metric: 'Duration',
+      statistic: 'Maximum',
+      threshold: Math.round((timeoutMs * m.durationPercentOfTimeout) / 100),
+    }),
+  ];
+}
+
+function queueAlarm(ctx, id, queue) {
+  const name = textOf((queue.Properties || {}).QueueName) || id;
+  return alarm(ctx, {
+    id: `${id}DepthAlarm`,
+    name: `${id}-depth`,
+    description: `${name}: ${ctx.monitoring.dlqDepth} or more dead letters waiting; inspect and redrive`,
+    namespace: 'AWS/SQS',
+    metric: 'ApproximateNumberOfMessagesVisible',
+    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+    statistic: 'Maximum',
+    threshold: ctx.monitoring.dlqDepth,
+  });
+}
+
+function stateMachineAlarms(ctx, id) {
+  const dimensions = [{ Name: 'StateMachineArn', Value: { Ref: id } }];
+  const base = { namespace: 'AWS/States', dimensions, statistic: 'Sum', threshold: 1 };
+  return [
+    alarm(ctx, {
+      ...base,
+      id: `${id}FailedAlarm`,
+      name: `${id}-executions-failed`,
+      description: `${id}: an execution failed`,
+      metric: 'ExecutionsFailed',
+    }),
+    alarm(ctx, {
+      ...base,
+      id: `${id}TimedOutAlarm`,
+      name: `${id}-executions-timed-out`,
+      description: `${id}: an execution timed out`,
+      metric: 'ExecutionsTimedOut',
+    }),
+  ];
+}
+
+function streamAlarm(ctx, id) {
+  return alarm(ctx, {
+    id: `${id}IteratorAgeAlarm`,
+    name: `${id}-iterator-age`,
+    description: `${id}: records wait more than ${ctx.monitoring.iteratorAgeMs} ms to be read`,
+    namespace: 'AWS/Kinesis',
+    metric: 'GetRecords.IteratorAgeMilliseconds',
+    dimensions: [{ Name: 'StreamName', Value: { Ref: id } }],
+    statistic: 'Maximum',
+    threshold: ctx.monitoring.iteratorAgeMs,
+  });
+}
+
+function api5xxAlarm(ctx, id) {
+  const dimensions = [
+    { Name: 'ApiId', Value: { Ref: id } },
+    { Name: 'Stage', Value: '$default' },
+  ];
+  const stat = (metric) => ({
+    Metric: { Namespace: 'AWS/ApiGateway', MetricName: metric, Dimensions: dimensions },
+    Period: ctx.monitoring.periodSeconds,
+    Stat: 'Sum',
+  });
+  return [
+    `${id}5xxRateAlarm`,
+    {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${ctx.prefix}-${id}-5xx-rate`,
+        AlarmDescription: `${id}: ${ctx.monitoring.api5xxPercent} % or more of requests answered 5xx`,
+        Metrics: [
+          { Id: 'errors', MetricStat: stat('5xx'), ReturnData: false },
+          { Id: 'requests', MetricStat: stat('Count'), ReturnData: false },
+          {
+            Id: 'rate',
+            Expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+            Label: '5xx percent',
+            ReturnData: true,
+          },
+        ],
+        EvaluationPeriods: 1,
+        Threshold: ctx.monitoring.api5xxPercent,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: TOPIC_ID }],
+        OKActions: [{ Ref: TOPIC_ID }],
+      },
+    },
+  ];
+}
+
+function subscriptions(emails) {
+  return emails.map((email) => {
+    const digest = crypto.createHash('sha256').update(email).digest('hex').slice(0, 10);
+    return [
+      `AlarmTopicSubscription${digest}`,
+      {
+        Type: 'AWS::SNS::Subscription',
+        Properties: { TopicArn: { Ref: TOPIC_ID }, Protocol: 'email', Endpoint: email },
+      },
+    ];
+  });
+}
+
+function dashboard(ctx, resources) {
+  const region = '${AWS::Region}';
+  const widget = (title, metrics, y, stat = 'Sum') => ({
+    type: 'metric',
+    x: 0,
+    y,
+    width: 24,
+    height: 6,
+    properties: { title, region, stat, period: ctx.monitoring.periodSeconds, metrics },
+  });
+  const functions = byType(resources, 'AWS::Lambda::Function').map(([id]) => `\${${id}}`);
+  const machines = byType(resources, 'AWS::StepFunctions::StateMachine').map(([id]) => `\${${id}}`);
+  const queues = deadLetterQueueIds(resources).map((id) => `\${${id}.QueueName}`);
+  const streams = byType(resources, 'AWS::Kinesis::Stream').map(([id]) => `\${${id}}`);
+  const apis = byType(resources, 'AWS::ApiGatewayV2::Api').map(([id]) => `\${${id}}`);
+  const widgets = [
+    {
+      type: 'text', x: 0, y: 0, width: 24, height: 2,
+      properties: { markdown: `# ${ctx.prefix}\nAlarms go to the ${ctx.prefix} alarm topic. See docs/operations.md.` },
+    },
+  ];
+  let y = 2;
+  const add = (title, metrics, stat) => {
+    if (metrics.length) widgets.push(widget(title, metrics, (y += 6) - 6, stat));
+  };
+  add('API requests and 5xx', apis.flatMap((api) => [
+    ['AWS/ApiGateway', 'Count', 'ApiId', api, 'Stage', '$default'],
+    ['AWS/ApiGateway', '5xx', 'ApiId', api, 'Stage', '$default'],
+  ]));
+  add('Function invocations and errors', functions.flatMap((fn) => [
+    ['AWS/Lambda', 'Invocations', 'FunctionName', fn],
+    ['AWS/Lambda', 'Errors', 'FunctionName', fn],
+    ['AWS/Lambda', 'Throttles', 'FunctionName', fn],
+  ]));
+  add('Function duration (max)', functions.map((fn) => ['AWS/Lambda', 'Duration', 'FunctionName', fn]), 'Maximum');
+  add('Processing executions', machines.flatMap((sm) => [
+    ['AWS/States', 'ExecutionsStarted', 'StateMachineArn', sm],
+    ['AWS/States', 'ExecutionsSucceeded', 'StateMachineArn', sm],
+    ['AWS/States', 'ExecutionsFailed', 'StateMachineArn', sm],
+    ['AWS/States', 'ExecutionsTimedOut', 'StateMachineArn', sm],
+  ]));
+  add('Dead-letter queues', queues.map((q) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', q]), 'Maximum');
+  add('Stream iterator age (ms)', streams.map((s) => ['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', s]), 'Maximum');
+  return [
+    'MonitoringDashboard',
+    {
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: {
+        DashboardName: `${ctx.prefix}-workflows`,
+        DashboardBody: { 'Fn::Sub': JSON.stringify({ widgets }) },
+      },
+    },
+  ];
+}
+
+// Tables kept on stack removal are also protected from deletion through the API.
+function protectRetainedTables(resources, enabled) {
+  const protectedIds = [];
+  for (const [id, table] of byType(resources, 'AWS::DynamoDB::Table')) {
+    if (table.DeletionPolicy !== 'Retain') continue;
+    table.Properties = table.Properties || {};
+    if (table.Properties.DeletionProtectionEnabled === undefined) {
+      table.Properties.DeletionProtectionEnabled = Boolean(enabled);
+      protectedIds.push(id);
+    }
+  }
+  return protectedIds;
+}
+
+function monitoringResources({ resources, service, stage, monitoring }) {
+  const ctx = { prefix: `${service}-${stage}`, monitoring };
+  const entries = [
+    ...subscriptions(monitoring.alarmEmails),
+    ...byType(resources, 'AWS::Lambda::Function').flatMap(([id, fn]) => functionAlarms(ctx, id, fn)),
+    ...deadLetterQueueIds(resources).map((id) => queueAlarm(ctx, id, resources[id])),
+    ...byType(resources, 'AWS::StepFunctions::StateMachine').flatMap(([id]) => stateMachineAlarms(ctx, id)),
+    ...byType(resources, 'AWS::Kinesis::Stream').map(([id]) => streamAlarm(ctx, id)),
+    ...byType(resources, 'AWS::ApiGatewayV2::Api')
+      .filter(([, api]) => (api.Properties || {}).ProtocolType === 'HTTP')
+      .map(([id]) => api5xxAlarm(ctx, id)),
+    dashboard(ctx, resources),
+  ];
+  return Object.fromEntries(entries);
+}
+
+module.exports = { monitoringResources, protectRetainedTables, deadLetterQueueIds, TOPIC_ID };
