@@ -9,6 +9,8 @@ SLS     := node_modules/.bin/sls
 STAGE   ?= dev
 # Python 3.12 is the Lambda runtime. pyenv first (these machines), then PATH (a user's machine).
 PYTHON312 := $(shell PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null || command -v python3.12 2>/dev/null)
+# serverless-python-requirements and the packaging plugin build with this interpreter.
+export DOCFLOW_PYTHON312 := $(PYTHON312)
 
 .PHONY: help venv npm deps demo test lint typecheck unit functional e2e templates package bench clean constraints
 
