@@ -10,6 +10,8 @@ from docflow.api import service
 from docflow.api.auth import KeyRing, Principal
 from docflow.api.store import S3Presigner
 from docflow.documents.store import DocumentStore
+from docflow.processing import approval
+from docflow.processing.store import Approvals, Tasks
 from shared import errors, secrets
 from shared.events import HttpRequest
 from shared.handler import lambda_handler
@@ -29,6 +31,8 @@ class ApiSettings(Settings):
 settings = ApiSettings.load()
 store = DocumentStore(settings.documents_table)
 presigner = S3Presigner(settings.documents_bucket)
+approvals = Approvals(settings.documents_table)
+tasks = Tasks()
 keys = KeyRing(lambda refresh: secrets.get_secret_json(settings.api_keys_secret, refresh=refresh))
 policy = service.UploadPolicy(
     settings.max_upload_bytes, frozenset(settings.allowed_types), settings.upload_url_ttl_seconds
@@ -46,6 +50,12 @@ ROUTES: dict[str, Route] = {
         service.get_document(who, req.path_parameters.get("id", ""), store),
     ),
     "GET /documents": lambda who, req: (200, service.list_documents(who, req.query, store)),
+    "POST /documents/{id}/decision": lambda who, req: (
+        200,
+        approval.decide(
+            who, req.path_parameters.get("id", ""), req.json(), store, approvals, tasks, ACTOR
+        ),
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Processing: the Step Functions workflow's tasks (extract, transform, policy, approval, store)."""

@@ -1,0 +1,108 @@
+"""`POST /documents/{id}/decision`: an approver resumes a workflow waiting on a task token.
+
+The token never leaves the server: it is read from the document record. The decision first
+claims the document (a conditional move from `awaiting_approval` to `processing`), so a
+decision sent twice, or two approvers racing, resume the workflow at most once; then it
+sends the task success carrying the decision. Approval and rejection both resume the
+workflow, which stores or rejects (removing outputs) accordingly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from docflow.api.auth import Principal
+from docflow.documents.model import Status, now_iso
+from docflow.documents.store import DocumentStore
+from docflow.processing.store import Approvals, Tasks
+from shared import errors
+
+MAX_COMMENT_LENGTH = 1000
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+
+
+class NotAwaitingApprovalError(errors.ConflictError):
+    code = "not_awaiting_approval"
+
+
+class AlreadyDecidedError(errors.ConflictError):
+    code = "already_decided"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    comment: str | None
+
+
+def parse_decision(body: dict[str, Any]) -> Decision:
+    raw = body.get("decision")
+    if raw not in DECISIONS:
+        raise errors.InvalidInputError('decision must be "approve" or "reject"')
+    comment = body.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
+        raise errors.InvalidInputError(
+            f"comment must be a string of at most {MAX_COMMENT_LENGTH} characters"
+        )
+    return Decision(DECISIONS[str(raw)], comment.strip() if comment else None)
+
+
+def decide(
+    principal: Principal,
+    document_id: str,
+    body: dict[str, Any],
+    documents: DocumentStore,
+    approvals: Approvals,
+    tasks: Tasks,
+    actor: str,
+) -> dict[str, Any]:
+    if "approve" not in principal.roles:
+        raise errors.ForbiddenError("this API key may not decide on documents")
+    decision = parse_decision(body)
+    document = documents.get_owned(document_id, principal.owner)
+    approval = approvals.get(document_id)
+    if document.status is not Status.AWAITING_APPROVAL:
+        if approval.get("decision"):
+            raise AlreadyDecidedError(
+                f"document {document_id} was already {approval['decision']} "
+                f"by {approval.get('decided_by', 'an approver')}"
+            )
+        raise NotAwaitingApprovalError(
+            f"document {document_id} is {document.status}; only a document awaiting "
+            "approval takes a decision"
+        )
+    token = approval.get("token")
+    if not token:
+        raise NotAwaitingApprovalError(f"document {document_id} has no pending approval")
+    decided = {
+        "decision": decision.outcome,
+        "decided_by": principal.key_id,
+        "decided_at": now_iso(),
+        **({"comment": decision.comment} if decision.comment else {}),
+    }
+    try:
+        claimed = documents.transition(
+            document,
+            Status.PROCESSING,
+            actor,
+            reason=f"{decision.outcome} by {principal.key_id}",
+            fields={"approval": {**{k: v for k, v in approval.items() if k != "token"}, **decided}},
+        )
+    except errors.ConflictError as exc:
+        raise AlreadyDecidedError(
+            f"document {document_id} received another decision at the same time"
+        ) from exc
+    try:
+        tasks.succeed(str(token), decided)
+    except errors.TransientError:
+        # Not delivered: put the document back so the approver can simply retry.
+        documents.transition(
+            claimed,
+            Status.AWAITING_APPROVAL,
+            actor,
+            reason="decision not delivered; waiting again",
+            fields={"approval": approval},
+        )
+        raise
+    return {**claimed.public_view(), "decision": decision.outcome}

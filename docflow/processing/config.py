@@ -1,0 +1,63 @@
+"""Settings of the processing functions, from the environment (values from the stage config)."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from docflow.documents.store import DocumentStore
+from docflow.processing.images import ImageLimits
+from docflow.processing.policy import PolicyRules
+from docflow.processing.service import Processing, ProcessingConfig
+from docflow.processing.store import Approvals, Events, Objects
+from docflow.processing.tables import CsvSchema
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProcessingSettings(Settings):
+    documents_table: str = env("DOCUMENTS_TABLE")
+    documents_bucket: str = env("DOCUMENTS_BUCKET")
+    events_topic_arn: str = env("EVENTS_TOPIC_ARN")
+    image_max_pixels: int = env("IMAGE_MAX_PIXELS", 50_000_000)
+    thumbnail_size: int = env("THUMBNAIL_SIZE", 256)
+    web_max_size: int = env("WEB_MAX_SIZE", 2048)
+    web_quality: int = env("WEB_QUALITY", 80)
+    csv_required_columns: tuple[str, ...] = env("CSV_REQUIRED_COLUMNS", ("id", "date", "amount"))
+    csv_amount_column: str = env("CSV_AMOUNT_COLUMN", "amount")
+    csv_date_column: str = env("CSV_DATE_COLUMN", "date")
+    amount_threshold: str = env("POLICY_AMOUNT_THRESHOLD", "10000")
+    image_max_bytes: int = env("POLICY_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+    sender_allow_list: tuple[str, ...] = env("POLICY_SENDER_ALLOW_LIST", ("*",))
+    approval_timeout_seconds: int = env("APPROVAL_TIMEOUT_SECONDS", 86_400)
+
+    def processing_config(self) -> ProcessingConfig:
+        return ProcessingConfig(
+            bucket=self.documents_bucket,
+            image_limits=ImageLimits(
+                self.image_max_pixels, self.thumbnail_size, self.web_max_size, self.web_quality
+            ),
+            csv_schema=CsvSchema(
+                tuple(c.strip().lower() for c in self.csv_required_columns),
+                self.csv_amount_column or None,
+                self.csv_date_column or None,
+            ),
+            rules=PolicyRules(
+                Decimal(self.amount_threshold),
+                self.image_max_bytes,
+                frozenset(self.sender_allow_list),
+            ),
+            approval_timeout_seconds=self.approval_timeout_seconds,
+        )
+
+
+def build(settings: ProcessingSettings, actor: str = "processing") -> Processing:
+    """The task service wired to its AWS collaborators (clients are created on first use)."""
+    return Processing(
+        documents=DocumentStore(settings.documents_table),
+        objects=Objects(),
+        events=Events(settings.events_topic_arn),
+        approvals=Approvals(settings.documents_table),
+        config=settings.processing_config(),
+        actor=actor,
+    )

@@ -1,0 +1,363 @@
+"""The workflow's tasks: each takes the state it is given and returns a small JSON value.
+
+Every task is safe to retry (Step Functions retries transient errors): outputs are written
+under fixed keys, status changes are conditional and a task that finds its own effect
+already done moves on. Whatever cannot succeed raises a `PermanentError` (or another
+`DocflowError`) whose class name the state machine's Catch sends to compensation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from docflow.documents.model import FINAL_STATUSES, Document, Status, now_iso
+from docflow.documents.store import DocumentStore
+from docflow.processing import images, tables
+from docflow.processing.model import (
+    JOBS,
+    EventType,
+    Job,
+    Kind,
+    ProcessingInput,
+    failure_reason,
+    output_key,
+    output_prefix,
+    short_reason,
+)
+from docflow.processing.policy import PolicyFacts, PolicyRules, evaluate
+from docflow.processing.store import Approvals, Events, Objects
+from shared import errors
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+HEADER_SAMPLE_BYTES = 64 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    bucket: str
+    image_limits: images.ImageLimits
+    csv_schema: tables.CsvSchema
+    rules: PolicyRules
+    approval_timeout_seconds: int
+
+
+def _without_token(approval: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in approval.items() if k != "token"}
+
+
+@dataclass
+class Processing:
+    documents: DocumentStore
+    objects: Objects
+    events: Events
+    approvals: Approvals
+    config: ProcessingConfig
+    actor: str = "processing"
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _document(self, document_id: str) -> Document:
+        document = self.documents.get(document_id)
+        if document is None:
+            raise errors.PermanentError(f"document_missing: no record for {document_id}")
+        return document
+
+    def _working(self, document_id: str) -> Document:
+        """The document, moved to `processing` if intake has not done so yet."""
+        document = self._document(document_id)
+        if document.status is Status.ACCEPTED:
+            try:
+                return self.documents.transition(document, Status.PROCESSING, self.actor)
+            except errors.ConflictError:
+                document = self._document(document_id)  # intake moved it meanwhile
+        if document.status is not Status.PROCESSING:
+            raise errors.ConflictError(
+                f"not_processing: document {document_id} is {document.status}, not processing"
+            )
+        return document
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def extract(self, source: ProcessingInput) -> dict[str, Any]:
+        """Metadata from the source, and the transform jobs its type needs."""
+        self._working(source.document_id)
+        kind = source.kind
+        facts: dict[str, Any] = {"content_type": source.content_type, "size": source.size}
+        if kind is Kind.IMAGE:
+            data = self.objects.read(source.bucket, source.key, source.version_id)
+            facts.update(images.inspect_image(data, self.config.image_limits).to_dict())
+        elif kind is Kind.CSV:
+            header = tables.read_header(
+                self.objects.chunks(
+                    source.bucket, source.key, source.version_id, HEADER_SAMPLE_BYTES
+                ),
+                self.config.csv_schema,
+            )
+            facts.update({"delimiter": header.delimiter, "columns": list(header.columns)})
+        jobs = [job.value for job in JOBS[kind]]
+        log.info("metadata_extracted", document_id=source.document_id, kind=str(kind), jobs=jobs)
+        return {"kind": str(kind), "jobs": jobs, "facts": facts}
+
+    def transform(self, source: ProcessingInput, job: Job) -> dict[str, Any]:
+        if job is Job.RECORDS:
+            return self._records(source)
+        data = self.objects.read(source.bucket, source.key, source.version_id)
+        rendition = images.render(data, job.value, self.config.image_limits)
+        key = output_key(source.document_id, f"{job.value}.{rendition.extension}")
+        self.objects.put(self.config.bucket, key, rendition.data, rendition.content_type)
+        log.info(
+            "image_rendered",
+            document_id=source.document_id,
+            job=job.value,
+            bytes=len(rendition.data),
+        )
+        return {
+            "job": job.value,
+            "key": key,
+            "content_type": rendition.content_type,
+            "bytes": len(rendition.data),
+            "width": rendition.width,
+            "height": rendition.height,
+        }
+
+    def _records(self, source: ProcessingInput) -> dict[str, Any]:
+        # Spooled to /tmp beyond a few MB: a million rows never sit in memory, and nothing is
+        # uploaded until the whole file validated, so a failure leaves no partial output.
+        with (
+            tempfile.SpooledTemporaryFile(SPOOL_BYTES) as records_file,
+            tempfile.SpooledTemporaryFile(SPOOL_BYTES) as errors_file,
+        ):
+            records = io.TextIOWrapper(records_file, encoding="utf-8", newline="")
+            problems = io.TextIOWrapper(errors_file, encoding="utf-8", newline="")
+            summary = tables.normalise_csv(
+                self.objects.chunks(source.bucket, source.key, source.version_id),
+                self.config.csv_schema,
+                records.write,
+                problems.write,
+            )
+            records.flush()
+            problems.flush()
+            records_key = output_key(source.document_id, "records.jsonl")
+            errors_key = output_key(source.document_id, "errors.jsonl")
+            self.objects.upload(
+                self.config.bucket, records_key, records_file, "application/x-ndjson"
+            )
+            self.objects.upload(self.config.bucket, errors_key, errors_file, "application/x-ndjson")
+            records.detach()
+            problems.detach()
+        log.info(
+            "csv_normalised",
+            document_id=source.document_id,
+            rows=summary.rows,
+            valid_rows=summary.valid_rows,
+            error_rows=summary.error_rows,
+        )
+        return {
+            "job": Job.RECORDS.value,
+            "key": records_key,
+            "errors_key": errors_key,
+            **summary.to_dict(),
+        }
+
+    def check_policy(self, source: ProcessingInput, outputs: list[Any]) -> dict[str, Any]:
+        document = self._document(source.document_id)
+        total: Decimal | None = None
+        for output in outputs:
+            if isinstance(output, dict) and output.get("total_amount") is not None:
+                total = Decimal(str(output["total_amount"]))
+        decision = evaluate(
+            self.config.rules, PolicyFacts(document.owner, source.kind, source.size, total)
+        )
+        log.info(
+            "policy_checked",
+            document_id=source.document_id,
+            approval_required=decision.approval_required,
+            reasons=list(decision.reasons),
+        )
+        return decision.to_dict()
+
+    def request_approval(self, document_id: str, token: str, reasons: list[str]) -> dict[str, Any]:
+        """Record the task token on the document and tell the approver a decision is due."""
+        if not token:
+            raise errors.InvalidInputError("request_approval needs the task token")
+        document = self._document(document_id)
+        listed = [short_reason(str(r)) for r in reasons]
+        approval: dict[str, Any] = {
+            "token": token,
+            "reasons": listed,
+            "requested_at": now_iso(),
+            "timeout_seconds": self.config.approval_timeout_seconds,
+        }
+        if document.status is Status.PROCESSING:
+            document = self.documents.transition(
+                document,
+                Status.AWAITING_APPROVAL,
+                self.actor,
+                reason=short_reason("; ".join(listed)) or None,
+                fields={"approval": approval},
+            )
+        elif document.status is Status.AWAITING_APPROVAL:
+            self.approvals.replace_token(document_id, approval)  # a retried request
+        else:
+            raise errors.ConflictError(
+                f"not_processing: document {document_id} is {document.status}; "
+                "it cannot wait for approval"
+            )
+        self.events.publish(
+            EventType.APPROVAL_REQUESTED,
+            document_id,
+            {
+                "owner": document.owner,
+                "filename": document.filename,
+                "status": str(Status.AWAITING_APPROVAL),
+                "reasons": approval["reasons"],
+                "timeout_seconds": self.config.approval_timeout_seconds,
+            },
+        )
+        return {"requested_at": approval["requested_at"]}
+
+    def finalize(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Store the results (manifest under processed/, the record), publish processed."""
+        source = ProcessingInput.from_state(state)
+        document = self._document(source.document_id)
+        metadata = state.get("metadata") or {}
+        outputs = [o for o in state.get("outputs") or [] if isinstance(o, dict)]
+        results: dict[str, Any] = {
+            "kind": metadata.get("kind", str(source.kind)),
+            "facts": metadata.get("facts", {}),
+            "outputs": {str(o.get("job")): o for o in outputs},
+            "manifest": output_key(source.document_id, "manifest.json"),
+        }
+        if state.get("policy"):
+            results["policy"] = state["policy"]
+        approval = state.get("approval")
+        if isinstance(approval, dict) and approval.get("decision"):
+            results["approval"] = _without_token(approval)
+        self.objects.put(
+            self.config.bucket,
+            results["manifest"],
+            json.dumps({"document_id": source.document_id, **results}, default=str).encode(),
+            "application/json",
+        )
+        if document.status in {Status.PROCESSING, Status.AWAITING_APPROVAL}:
+            document = self.documents.transition(
+                document, Status.PROCESSED, self.actor, fields={"results": results}
+            )
+        elif document.status is not Status.PROCESSED:
+            raise errors.ConflictError(
+                f"not_processing: document {source.document_id} is {document.status}"
+            )
+        self.events.publish(
+            EventType.PROCESSED,
+            source.document_id,
+            {
+                "owner": document.owner,
+                "filename": document.filename,
+                "status": str(Status.PROCESSED),
+                "results": results,
+            },
+        )
+        return {"status": str(Status.PROCESSED), "manifest": results["manifest"]}
+
+    def reject(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The approver said no, or nobody answered in time: remove outputs, mark rejected."""
+        document_id = ProcessingInput.from_state(state).document_id
+        approval = state.get("approval") if isinstance(state.get("approval"), dict) else None
+        error = state.get("error")
+        if approval and approval.get("decision") == "rejected":
+            comment = approval.get("comment") or "no comment"
+            reason = f"rejected_by_approver: {approval.get('decided_by', 'approver')}: {comment}"
+            outcome = "rejected"
+        elif isinstance(error, dict) and error.get("Error") == "States.Timeout":
+            reason = (
+                "approval_expired: no decision within "
+                f"{self.config.approval_timeout_seconds} seconds"
+            )
+            outcome = "expired"
+        else:
+            reason, outcome = failure_reason(error), "rejected"
+        reason = short_reason(reason)
+        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+        document = self._document(document_id)
+        if document.status not in FINAL_STATUSES:
+            recorded = {**_without_token(self.approvals.get(document_id)), "outcome": outcome}
+            document = self.documents.transition(
+                document,
+                Status.REJECTED,
+                self.actor,
+                reason=reason,
+                fields={"approval": recorded},
+            )
+        elif document.status is not Status.REJECTED:
+            raise errors.ConflictError(
+                f"already_final: document {document_id} is {document.status}, cannot reject it"
+            )
+        self.events.publish(
+            EventType.REJECTED,
+            document_id,
+            {
+                "owner": document.owner,
+                "filename": document.filename,
+                "status": str(Status.REJECTED),
+                "reason": document.reason or reason,
+            },
+        )
+        log.info(
+            "document_rejected", document_id=document_id, outcome=outcome, removed_outputs=removed
+        )
+        return {"status": str(Status.REJECTED), "reason": document.reason or reason}
+
+    def compensate(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The saga's undo: remove partial outputs, mark the document failed, publish failed."""
+        document_id = ProcessingInput.from_state(state).document_id
+        reason = failure_reason(state.get("error"))
+        document = self.documents.get(document_id)
+        if document is not None and document.status in {Status.PROCESSED, Status.REJECTED}:
+            # Its outcome is already recorded and published; its outputs are not partial.
+            log.warning(
+                "compensation_skipped",
+                document_id=document_id,
+                status=str(document.status),
+                reason=reason,
+            )
+            return {"status": str(document.status), "compensated": False}
+        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+        owner = None
+        if document is not None:
+            owner = document.owner
+            if document.status not in FINAL_STATUSES:
+                fields = {}
+                approval = self.approvals.get(document_id)
+                if approval:
+                    fields["approval"] = _without_token(approval)
+                document = self.documents.transition(
+                    document, Status.FAILED, self.actor, reason=reason, fields=fields
+                )
+            reason = document.reason or reason
+        self.events.publish(
+            EventType.FAILED,
+            document_id,
+            {
+                "owner": owner,
+                "status": str(Status.FAILED),
+                "reason": reason,
+                "removed_outputs": removed,
+            },
+        )
+        log.warning(
+            "document_failed", document_id=document_id, reason=reason, removed_outputs=removed
+        )
+        return {
+            "status": str(Status.FAILED),
+            "reason": reason,
+            "removed_outputs": removed,
+            "compensated": True,
+        }
