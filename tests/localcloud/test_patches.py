@@ -1,0 +1,481 @@
+"""Each compatibility patch, observed through the AWS APIs of a running localcloud server.
+
+The stack is deployed with a change set, as osls does, from a hand-made template using the
+resource types serverless.yml compiles to.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.localcloud.conftest import ROOT, Cloud, wait_for
+
+ROLE = {"Fn::GetAtt": ["Role", "Arn"]}
+RECORDER = """
+import json, os, boto3
+def handler(event, context):
+    print("recording", context.aws_request_id)
+    boto3.client("s3").put_object(
+        Bucket="lc-records", Key=f"{os.environ['TAG']}/{context.aws_request_id}.json",
+        Body=json.dumps(event).encode())
+    return {"recorded": True}
+"""
+FAILING = """
+def handler(event, context):
+    raise RuntimeError("always fails")
+"""
+STEP = """
+def handler(event, context):
+    return {"n": event["n"] + 1}
+"""
+API = """
+import json
+def handler(event, context):
+    return {"statusCode": 201, "headers": {"x-route": event["routeKey"]},
+            "body": json.dumps({"event": event})}
+"""
+AUTHORIZER = """
+def handler(event, context):
+    ok = event["headers"].get("authorization") == "good"
+    return {"isAuthorized": ok, "context": {"owner": "owner-1"}}
+"""
+
+
+def _function(code: str, tag: str, timeout: int = 10) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": f"lc-{tag}",
+            "Runtime": "python3.12",
+            "Handler": "index.handler",
+            "Role": ROLE,
+            "Timeout": timeout,
+            "Code": {"ZipFile": code},
+            "Environment": {"Variables": {"TAG": tag}},
+        },
+    }
+
+
+def template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ]
+                    }
+                },
+            },
+            "Records": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "lc-records"}},
+            "Recorder": _function(RECORDER, "s3"),
+            "SnsRecorder": _function(RECORDER, "sns"),
+            "Failing": _function(FAILING, "failing"),
+            "Step": _function(STEP, "step"),
+            "Api": _function(API, "api"),
+            "Authorizer": _function(AUTHORIZER, "authorizer"),
+            "RecorderPermission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": {"Fn::GetAtt": ["Recorder", "Arn"]},
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "s3.amazonaws.com",
+                },
+            },
+            "Documents": {
+                "Type": "AWS::S3::Bucket",
+                "DependsOn": "RecorderPermission",
+                "Properties": {
+                    "BucketName": "lc-documents",
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "NotificationConfiguration": {
+                        "LambdaConfigurations": [
+                            {
+                                "Event": "s3:ObjectCreated:*",
+                                "Function": {"Fn::GetAtt": ["Recorder", "Arn"]},
+                                "Filter": {
+                                    "S3Key": {"Rules": [{"Name": "prefix", "Value": "incoming/"}]}
+                                },
+                            }
+                        ]
+                    },
+                },
+            },
+            "DocumentsPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": {"Ref": "Documents"},
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": "arn:aws:s3:::lc-documents/*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ]
+                    },
+                },
+            },
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "lc-topic"}},
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-queue"}},
+            "QueueSubscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "sqs",
+                    "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    "RawMessageDelivery": True,
+                },
+            },
+            "LambdaSubscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "lambda",
+                    "Endpoint": {"Fn::GetAtt": ["SnsRecorder", "Arn"]},
+                },
+            },
+            "FailureQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-failures"}},
+            "FailingInvokeConfig": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "Failing"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": 1,
+                    "DestinationConfig": {
+                        "OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}
+                    },
+                },
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": "lc-machine",
+                    "RoleArn": ROLE,
+                    # serverless-step-functions names variables by hash: some start with a digit
+                    "DefinitionString": {
+                        "Fn::Sub": [
+                            json.dumps(
+                                {
+                                    "StartAt": "One",
+                                    "States": {
+                                        "One": {
+                                            "Type": "Task",
+                                            "Resource": "${0a1b}",
+                                            "Next": "Two",
+                                        },
+                                        "Two": {
+                                            "Type": "Task",
+                                            "Resource": "arn:aws:states:::lambda:invoke",
+                                            "Parameters": {
+                                                "FunctionName": "${0a1b}",
+                                                "Payload.$": "$",
+                                            },
+                                            "OutputPath": "$.Payload",
+                                            "End": True,
+                                        },
+                                    },
+                                }
+                            ),
+                            {"0a1b": {"Fn::GetAtt": ["Step", "Arn"]}},
+                        ]
+                    },
+                },
+            },
+            "Secret": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": "lc/api-keys",
+                    "GenerateSecretString": {
+                        "SecretStringTemplate": '{"keys": []}',
+                        "GenerateStringKey": "bootstrap",
+                        "PasswordLength": 32,
+                    },
+                },
+            },
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": "lc-alarm",
+                    "MetricName": "Errors",
+                    "Namespace": "AWS/Lambda",
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "EvaluationPeriods": 1,
+                    "Period": 60,
+                    "Statistic": "Sum",
+                    "Threshold": 1,
+                },
+            },
+            "HttpApi": {
+                "Type": "AWS::ApiGatewayV2::Api",
+                "Properties": {"Name": "lc-api", "ProtocolType": "HTTP"},
+            },
+            "HttpApiStage": {
+                "Type": "AWS::ApiGatewayV2::Stage",
+                "Properties": {
+                    "ApiId": {"Ref": "HttpApi"},
+                    "StageName": "$default",
+                    "AutoDeploy": True,
+                },
+            },
+            "HttpApiIntegration": {
+                "Type": "AWS::ApiGatewayV2::Integration",
+                "Properties": {
+                    "ApiId": {"Ref": "HttpApi"},
+                    "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": {"Fn::GetAtt": ["Api", "Arn"]},
+                    "PayloadFormatVersion": "2.0",
+                },
+            },
+            "HttpApiAuthorizer": {
+                "Type": "AWS::ApiGatewayV2::Authorizer",
+                "Properties": {
+                    "ApiId": {"Ref": "HttpApi"},
+                    "AuthorizerType": "REQUEST",
+                    "Name": "keys",
+                    "AuthorizerPayloadFormatVersion": "2.0",
+                    "EnableSimpleResponses": True,
+                    "IdentitySource": ["$request.header.Authorization"],
+                    "AuthorizerUri": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/",
+                                {"Fn::GetAtt": ["Authorizer", "Arn"]},
+                                "/invocations",
+                            ],
+                        ]
+                    },
+                },
+            },
+            "HttpApiRoute": {
+                "Type": "AWS::ApiGatewayV2::Route",
+                "Properties": {
+                    "ApiId": {"Ref": "HttpApi"},
+                    "RouteKey": "GET /items/{id}",
+                    "AuthorizationType": "CUSTOM",
+                    "AuthorizerId": {"Ref": "HttpApiAuthorizer"},
+                    "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "HttpApiIntegration"}]]},
+                },
+            },
+        },
+        "Outputs": {
+            "SecretArn": {"Value": {"Ref": "Secret"}},
+            "HttpApiId": {"Value": {"Ref": "HttpApi"}},
+            "AlarmName": {"Value": {"Ref": "Alarm"}},
+            "Greeting": {
+                "Value": {"Fn::Sub": ["${1st} ${Name}", {"1st": "hello", "Name": "docflow"}]}
+            },
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def outputs(cloud: Cloud) -> dict[str, str]:
+    return cloud.deploy("lc-test", template())
+
+
+def _records(cloud: Cloud, tag: str) -> list[dict[str, Any]]:
+    s3 = cloud.client("s3")
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="lc-records", Prefix=f"{tag}/").get("Contents", [])
+    ]
+    return [json.loads(s3.get_object(Bucket="lc-records", Key=k)["Body"].read()) for k in keys]
+
+
+def test_validate_template_rejects_errors_not_warnings(cloud: Cloud) -> None:
+    cfn = cloud.client("cloudformation")
+    warning_only = {
+        "Parameters": {"Unused": {"Type": "String", "Default": "x"}},  # cfn-lint W2001
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+    }
+    cfn.validate_template(TemplateBody=json.dumps(warning_only))
+    error = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"NoSuchProperty": 1}}}
+    }
+    with pytest.raises(cfn.exceptions.ClientError, match="NoSuchProperty"):
+        cfn.validate_template(TemplateBody=json.dumps(error))
+
+
+def test_change_set_deploy_shows_outputs_and_sub_variable_map(outputs: dict[str, str]) -> None:
+    assert outputs["Greeting"] == "hello docflow"
+    assert outputs["SecretArn"].startswith(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:lc/api-keys"
+    )
+    assert len(outputs["HttpApiId"]) == 10
+    assert outputs["AlarmName"] == "lc-alarm"  # a type moto lacks resolves by name, not "None"
+
+
+def test_secret_is_created_from_the_template(cloud: Cloud, outputs: dict[str, str]) -> None:
+    value = json.loads(
+        cloud.client("secretsmanager").get_secret_value(SecretId="lc/api-keys")["SecretString"]
+    )
+    assert value["keys"] == []
+    assert len(value["bootstrap"]) == 32
+
+
+def test_upload_under_prefix_invokes_function_with_s3_event(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    s3 = cloud.client("s3")
+    put = s3.put_object(Bucket="lc-documents", Key="incoming/a b+c.csv", Body=b"id,amount\n1,2\n")
+    s3.put_object(Bucket="lc-documents", Key="elsewhere/x.csv", Body=b"ignored")
+    (event,) = wait_for(lambda: _records(cloud, "s3"))
+    record = event["Records"][0]
+    assert record["eventSource"] == "aws:s3"
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["s3"]["bucket"]["name"] == "lc-documents"
+    assert record["s3"]["object"]["key"] == "incoming/a+b%2Bc.csv"
+    assert record["s3"]["object"]["versionId"] == put["VersionId"]
+    assert record["s3"]["object"]["size"] == 14
+    assert set(record) >= {"userIdentity", "requestParameters", "responseElements", "eventTime"}
+
+
+def test_sns_subscriptions_from_template_deliver_to_sqs_and_lambda(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    sns, sqs = cloud.client("sns"), cloud.client("sqs")
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":lc-topic")
+    )
+    message_id = sns.publish(
+        TopicArn=topic,
+        Message='{"document": "d-1"}',
+        Subject="document.processed",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "csv"}},
+    )["MessageId"]
+    queue = sqs.get_queue_url(QueueName="lc-queue")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"]
+    assert [m["Body"] for m in messages] == ['{"document": "d-1"}']  # raw delivery
+    (event,) = wait_for(lambda: _records(cloud, "sns"))
+    sns_record = event["Records"][0]["Sns"]
+    assert (sns_record["TopicArn"], sns_record["MessageId"]) == (topic, message_id)
+    assert sns_record["Subject"] == "document.processed"
+    assert sns_record["MessageAttributes"] == {"kind": {"Type": "String", "Value": "csv"}}
+
+
+def test_state_machine_runs_lambda_tasks_through_the_runner(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    sfn = cloud.client("stepfunctions")
+    machine = next(
+        m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "lc-machine"
+    )
+    runs = [
+        sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input='{"n": 1}')
+        for _ in range(2)
+    ]
+    for run in runs:
+        done = wait_for(
+            lambda run=run: (
+                (d := sfn.describe_execution(executionArn=run["executionArn"]))["status"]
+                != "RUNNING"
+                and d
+            )
+        )
+        assert done["status"] == "SUCCEEDED"
+        assert json.loads(done["output"]) == {"n": 3}
+
+
+def test_failed_async_invocation_is_retried_then_sent_to_on_failure(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    lam, sqs = cloud.client("lambda"), cloud.client("sqs")
+    answer = lam.invoke(FunctionName="lc-failing", InvocationType="Event", Payload=b'{"doc": 1}')
+    assert answer["StatusCode"] == 202
+    queue = sqs.get_queue_url(QueueName="lc-failures")["QueueUrl"]
+    messages = wait_for(lambda: sqs.receive_message(QueueUrl=queue).get("Messages"))
+    record = json.loads(messages[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2  # MaximumRetryAttempts: 1
+    assert record["requestPayload"] == {"doc": 1}
+    assert record["responsePayload"]["errorMessage"] == "always fails"
+
+
+def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[str, str]) -> None:
+    lam, logs = cloud.client("lambda"), cloud.client("logs")
+    answer = lam.invoke(FunctionName="lc-failing", Payload=b"{}", LogType="Tail")
+    assert answer["FunctionError"] == "Unhandled"
+    error = json.loads(answer["Payload"].read())
+    assert (error["errorType"], error["errorMessage"]) == ("RuntimeError", "always fails")
+    request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+    messages = [
+        e["message"]
+        for e in logs.filter_log_events(logGroupName="/aws/lambda/lc-failing")["events"]
+    ]
+    assert f"START RequestId: {request_id} Version: $LATEST" in messages
+    assert f"END RequestId: {request_id}" in messages
+    assert any(m.startswith(f"REPORT RequestId: {request_id}") for m in messages)
+
+
+def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_http_api_routes_payload_2_and_authorizer(cloud: Cloud, outputs: dict[str, str]) -> None:
+    status, headers, body = _get(
+        f"{cloud.api_url}/items/42?tag=a&tag=b", {"Authorization": "good", "X-Trace": "t"}
+    )
+    assert status == 201
+    assert headers["x-route"] == "GET /items/{id}"
+    event = json.loads(body)["event"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /items/{id}"
+    assert event["rawPath"] == "/items/42"
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["queryStringParameters"] == {"tag": "a,b"}
+    assert event["headers"]["x-trace"] == "t"
+    assert event["requestContext"]["http"]["method"] == "GET"
+    assert event["requestContext"]["authorizer"] == {"lambda": {"owner": "owner-1"}}
+    assert event["isBase64Encoded"] is False
+    assert _get(f"{cloud.api_url}/items/42", {"Authorization": "bad"})[:3:2] == (
+        403,
+        b'{"message": "Forbidden"}',
+    )
+    assert _get(f"{cloud.api_url}/items/42", {})[0] == 401
+    assert _get(f"{cloud.api_url}/nothing", {"Authorization": "good"})[0] == 404
+
+
+def test_port_in_use_is_one_clear_line(cloud: Cloud) -> None:
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "serve",
+            "--port",
+            str(cloud.port),
+            "--state-dir",
+            str(cloud.state_dir / "other"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert "Traceback" not in finished.stderr
+    assert finished.stderr.strip() == (
+        f"localcloud: 127.0.0.1:{cloud.port} is already in use. Stop what listens there "
+        "(`make down` if it is a local stack) or choose another port with --port."
+    )
