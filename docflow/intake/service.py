@@ -59,7 +59,10 @@ class Intake:
         parsed = parse_incoming_key(obj.key)
         document = self.store.get(parsed[0]) if parsed else None
         if document is None:
-            self._quarantine(obj, f"{QUARANTINE_PREFIX}unregistered/{obj.key}")
+            try:
+                self._quarantine(obj, f"{QUARANTINE_PREFIX}unregistered/{obj.key}")
+            except ObjectGoneError:
+                return self._result(obj, None, "gone", "no document, and the object is deleted")
             return self._result(obj, None, "unregistered", "no document was created for this key")
         if document.status is not Status.AWAITING_UPLOAD:
             if document.object_version == obj.version:

@@ -63,6 +63,8 @@ class S3Objects:
             client.copy_object(Bucket=bucket, Key=destination, CopySource=source)
             client.delete_object(Bucket=bucket, Key=key)
         except Exception as exc:
+            if aws.error_code(exc) in {"NoSuchKey", "NoSuchVersion", "404"}:
+                raise ObjectGoneError(f"s3://{bucket}/{key} no longer exists") from exc
             raise aws.translate(exc, f"moving s3://{bucket}/{key} to {destination}") from exc
 
     def read_json(self, bucket: str, key: str) -> Any | None:

@@ -167,6 +167,16 @@ def test_an_object_without_a_document_is_quarantined_not_lost(uploads: Uploads) 
     assert uploads.keys("quarantine/") == ["quarantine/unregistered/incoming/stray-upload.csv"]
 
 
+def test_an_event_for_a_vanished_stray_object_ends_cleanly(uploads: Uploads, stack: Stack) -> None:
+    s3_event = uploads.put("incoming/stray-upload.csv", CSV)
+    stack.client("s3").delete_object(
+        Bucket=stack.bucket,
+        Key="incoming/stray-upload.csv",
+        VersionId=s3_event["Records"][0]["s3"]["object"]["versionId"],
+    )
+    assert uploads.run(s3_event)["results"][0]["status"] == "gone"
+
+
 def test_a_malformed_event_is_an_error_for_the_async_retry(uploads: Uploads) -> None:
     from shared.errors import InvalidInputError
 
