@@ -1,0 +1,232 @@
+"""docflow's main job, end to end, on the local stack, through its public interfaces only.
+
+`make demo` starts the local stack and deploys it (`make up`), then this script plays a
+working day: two owners upload documents through the HTTP API over real HTTP, send the
+bytes to the presigned S3 POSTs, and watch each document move through the workflows. It
+prints a timeline per document (status, the function that moved it, time since the
+previous step) and a summary, and exits non-zero if any document ends in a status other
+than the one expected.
+
+    python -m scripts.demo [--stack .local/stack.json] [--timeout 180]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from docflow.intake.scan import EICAR
+
+FINAL = {"processed", "rejected", "quarantined", "failed"}
+HTTP_TIMEOUT_S = 30
+
+
+@dataclass
+class Case:
+    """One document of the scenario and the status it must end in."""
+
+    label: str
+    owner: str
+    filename: str
+    content_type: str
+    content: bytes
+    expect: str
+    decision: str | None = None  # "approve" or "reject" when it waits for approval
+    document_id: str = ""
+    seen: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    final: dict[str, Any] = field(default_factory=dict)
+    decided: bool = False
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height))
+    image.putdata([(x % 256, y % 256, (x + y) % 256) for y in range(height) for x in range(width)])
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _invoice_csv(rows: int, amount: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["invoice_id", "customer", "amount", "currency", "date"])
+    for i in range(rows):
+        writer.writerow([f"INV-{1000 + i}", f"Customer {i % 7}", amount, "EUR", "2026-11-27"])
+    return out.getvalue().encode()
+
+
+def scenario(processing: bool) -> list[Case]:
+    done = "processed" if processing else "accepted"
+    cases = [
+        Case("image", "alice", "site photo.png", "image/png", _png(640, 480), done),
+        Case("csv", "alice", "invoices 2026+Q4.csv", "text/csv", _invoice_csv(40, "125.50"), done),
+        Case(
+            "renamed-exe",
+            "bob",
+            "totally-a-spreadsheet.csv",
+            "text/csv",
+            b"MZ\x90\x00\x03\x00\x00\x00" + bytes(512),
+            "rejected",
+        ),
+        Case("eicar", "bob", "notes.csv", "text/csv", EICAR, "quarantined"),
+    ]
+    if processing:
+        big = _invoice_csv(20, "9500.00")
+        cases += [
+            Case("approved", "alice", "large order.csv", "text/csv", big, "processed", "approve"),
+            Case("refused", "alice", "larger order.csv", "text/csv", big, "rejected", "reject"),
+        ]
+    return cases
+
+
+class Client:
+    def __init__(self, api_url: str, keys: dict[str, str]) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.keys = keys
+        self.http = requests.Session()
+
+    def call(self, owner: str, method: str, path: str, body: Any = None) -> Any:
+        response = self.http.request(
+            method,
+            f"{self.api_url}{path}",
+            headers={"x-api-key": self.keys[owner]},
+            json=body,
+            timeout=HTTP_TIMEOUT_S,
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def upload(self, case: Case) -> None:
+        created = self.call(
+            case.owner,
+            "POST",
+            "/documents",
+            {
+                "filename": case.filename,
+                "content_type": case.content_type,
+                "size": len(case.content),
+            },
+        )
+        case.document_id = created["document_id"]
+        upload = created["upload"]
+        response = self.http.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": (case.filename, case.content, case.content_type)},
+            timeout=HTTP_TIMEOUT_S,
+        )
+        if response.status_code not in (200, 201, 204):
+            raise RuntimeError(f"upload of {case.label}: {response.status_code} {response.text}")
+
+
+def _load_stack(path: Path) -> tuple[str, dict[str, str], bool]:
+    if not path.exists():
+        raise SystemExit(f"{path} not found: start the local stack first (make up)")
+    stack = json.loads(path.read_text())
+    keys = {
+        name: entry["key"] if isinstance(entry, dict) else entry
+        for name, entry in stack["keys"].items()
+    }
+    return stack["api_url"], keys, bool(stack.get("state_machine_arn"))
+
+
+def _print_steps(case: Case, started: float) -> None:
+    for entry in case.history[case.seen :]:
+        previous = case.history[case.seen - 1]["at"] if case.seen else None
+        step = _seconds_between(previous, entry["at"]) if previous else 0.0
+        reason = f"  ({entry['reason']})" if entry.get("reason") else ""
+        print(
+            f"  +{time.monotonic() - started:6.2f}s  {case.label:12} {entry['status']:18} "
+            f"by {entry['actor']:14} {step:7.3f}s{reason}"
+        )
+        case.seen += 1
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    from datetime import datetime
+
+    def parse(value: str) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    return (parse(later) - parse(earlier)).total_seconds()
+
+
+def run(stack_path: Path, timeout_s: float) -> int:
+    api_url, keys, processing = _load_stack(stack_path)
+    client = Client(api_url, keys)
+    cases = scenario(processing)
+    owners = ", ".join(sorted({c.owner for c in cases}))
+    print(f"docflow demo: {len(cases)} documents from {owners} through {api_url}\n")
+    started = time.monotonic()
+    for case in cases:
+        client.upload(case)
+        print(
+            f"  uploaded {case.label:12} {case.document_id}  {case.filename!r} ({len(case.content)} bytes)"
+        )
+    print("\ntimeline (elapsed, document, status, function, time since its previous step):")
+    deadline = started + timeout_s
+    while time.monotonic() < deadline:
+        for case in cases:
+            if case.final:
+                continue
+            document = client.call(case.owner, "GET", f"/documents/{case.document_id}")
+            case.history = document["history"]
+            _print_steps(case, started)
+            if document["status"] == "awaiting_approval" and case.decision and not case.decided:
+                client.call(
+                    case.owner,
+                    "POST",
+                    f"/documents/{case.document_id}/decision",
+                    {"decision": case.decision, "comment": "demo approver"},
+                )
+                case.decided = True
+            if document["status"] in FINAL:
+                case.final = document
+        if all(case.final for case in cases):
+            break
+        time.sleep(0.3)
+    return _summary(cases, time.monotonic() - started)
+
+
+def _summary(cases: list[Case], elapsed: float) -> int:
+    print(f"\nsummary after {elapsed:.1f}s:")
+    failures = 0
+    for case in cases:
+        status = case.final.get(
+            "status", "(still " + (case.history[-1]["status"] if case.history else "unknown") + ")"
+        )
+        ok = status == case.expect
+        failures += not ok
+        reason = case.final.get("reason", "")
+        print(
+            f"  {'ok ' if ok else 'BAD'} {case.label:12} {status:12} expected {case.expect:12} {reason}"
+        )
+    print(f"\n{len(cases) - failures} of {len(cases)} documents ended as expected")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--stack", type=Path, default=Path(".local/stack.json"))
+    parser.add_argument("--timeout", type=float, default=180.0)
+    args = parser.parse_args(argv)
+    return run(args.stack, args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
