@@ -173,9 +173,8 @@ def run(stack_path: Path, timeout_s: float) -> int:
     started = time.monotonic()
     for case in cases:
         client.upload(case)
-        print(
-            f"  uploaded {case.label:12} {case.document_id}  {case.filename!r} ({len(case.content)} bytes)"
-        )
+        size = len(case.content)
+        print(f"  uploaded {case.label:12} {case.document_id}  {case.filename!r} ({size} bytes)")
     print("\ntimeline (elapsed, document, status, function, time since its previous step):")
     deadline = started + timeout_s
     while time.monotonic() < deadline:
@@ -205,15 +204,13 @@ def _summary(cases: list[Case], elapsed: float) -> int:
     print(f"\nsummary after {elapsed:.1f}s:")
     failures = 0
     for case in cases:
-        status = case.final.get(
-            "status", "(still " + (case.history[-1]["status"] if case.history else "unknown") + ")"
-        )
+        last = case.history[-1]["status"] if case.history else "unknown"
+        status = case.final.get("status", f"(still {last})")
         ok = status == case.expect
         failures += not ok
         reason = case.final.get("reason", "")
-        print(
-            f"  {'ok ' if ok else 'BAD'} {case.label:12} {status:12} expected {case.expect:12} {reason}"
-        )
+        mark = "ok " if ok else "BAD"
+        print(f"  {mark} {case.label:12} {status:12} expected {case.expect:12} {reason}")
     print(f"\n{len(cases) - failures} of {len(cases)} documents ended as expected")
     return 1 if failures else 0
 
