@@ -43,3 +43,13 @@ def process_batch[R](
             )
             failures.append({"itemIdentifier": identifier})
     return {"batchItemFailures": failures}
+
+
+def report(failed_identifiers: Iterable[str]) -> dict[str, list[dict[str, str]]]:
+    """A partial batch response naming `failed_identifiers` (message ids, sequence numbers).
+
+    For consumers whose unit of work is the whole batch or a window (the stream-to-lake sync
+    writes one object per batch): for ordered sources, report from the first record that was
+    not durably handled; the source retries from the lowest identifier reported.
+    """
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in failed_identifiers]}

@@ -55,6 +55,12 @@ def table_definition(relative: str, logical_id: str, name: str) -> dict[str, Any
         "StreamSpecification",
     }
     definition = {k: v for k, v in properties.items() if k in keep}
+    if "StreamSpecification" in definition:
+        # CloudFormation enables the stream by declaring it; the API wants it said.
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            **definition["StreamSpecification"],
+        }
     definition["TableName"] = name
     return definition
 

@@ -1,0 +1,1 @@
+"""Notify: one e-mail to a document's owner per document event, through SES."""

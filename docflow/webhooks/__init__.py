@@ -1,0 +1,1 @@
+"""Webhooks: signed deliveries of document events to subscribers, one breaker per subscriber."""

@@ -1,0 +1,47 @@
+"""`notify`: document events from the notify queue become one e-mail each through SES."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from docflow.documents.store import DocumentStore
+from docflow.notify.model import DocumentEvent
+from docflow.notify.service import Notifier, NotifyPolicy
+from docflow.notify.store import SesMailer
+from shared.batch import process_batch
+from shared.events import Notification, SqsEvent, SqsMessage
+from shared.handler import lambda_handler
+from shared.idempotency import Idempotency
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotifySettings(Settings):
+    documents_table: str = env("DOCUMENTS_TABLE")
+    idempotency_table: str = env("IDEMPOTENCY_TABLE")
+    sender: str = env("NOTIFY_SENDER")
+    address_template: str = env("NOTIFY_ADDRESS_TEMPLATE")
+    # Shorter than the queue's visibility timeout: a claim left by a crashed invocation has
+    # expired by the time SQS delivers that message again.
+    lease_seconds: int = env("IDEMPOTENCY_LEASE_SECONDS", 120)
+    max_message_bytes: int = env("MAX_MESSAGE_BYTES", 65536)
+
+
+settings = NotifySettings.load()
+notifier = Notifier(
+    DocumentStore(settings.documents_table),
+    SesMailer(settings.sender),
+    Idempotency(settings.idempotency_table, lease_seconds=settings.lease_seconds),
+    NotifyPolicy(settings.address_template, settings.stage),
+)
+
+
+def _notify(record: SqsMessage) -> None:
+    notification = Notification.from_sqs(record, settings.max_message_bytes)
+    notifier.notify(DocumentEvent.from_notification(notification))
+
+
+@lambda_handler(trigger="batch", settings=settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_batch(SqsEvent.from_event(event).records, _notify, lambda r: r.message_id)

@@ -1,0 +1,60 @@
+"""`webhooks`: document events from the webhooks queue, signed, to every subscriber."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from docflow.notify.model import DocumentEvent
+from docflow.webhooks.model import BreakerPolicy
+from docflow.webhooks.service import CircuitBreaker, Dispatcher
+from docflow.webhooks.store import BreakerStore, HttpSender, Subscribers
+from shared import secrets
+from shared.batch import process_batch
+from shared.events import Notification, SqsEvent, SqsMessage
+from shared.handler import lambda_handler
+from shared.idempotency import Idempotency
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WebhookSettings(Settings):
+    subscribers_table: str = env("SUBSCRIBERS_TABLE")
+    breakers_table: str = env("BREAKERS_TABLE")
+    idempotency_table: str = env("IDEMPOTENCY_TABLE")
+    signing_secret: str = env("WEBHOOK_SECRET_NAME")
+    connect_timeout_ms: int = env("WEBHOOK_CONNECT_TIMEOUT_MS")
+    read_timeout_ms: int = env("WEBHOOK_READ_TIMEOUT_MS")
+    allow_http: bool = env("WEBHOOK_ALLOW_HTTP", False)
+    failure_threshold: int = env("BREAKER_FAILURE_THRESHOLD")
+    open_seconds: int = env("BREAKER_OPEN_SECONDS")
+    trial_seconds: int = env("BREAKER_TRIAL_SECONDS")
+    lease_seconds: int = env("IDEMPOTENCY_LEASE_SECONDS", 120)
+    max_message_bytes: int = env("MAX_MESSAGE_BYTES", 65536)
+
+
+settings = WebhookSettings.load()
+dispatcher = Dispatcher(
+    Subscribers(settings.subscribers_table),
+    CircuitBreaker(
+        BreakerStore(settings.breakers_table),
+        BreakerPolicy(settings.failure_threshold, settings.open_seconds, settings.trial_seconds),
+    ),
+    HttpSender(
+        settings.connect_timeout_ms / 1000,
+        settings.read_timeout_ms / 1000,
+        allow_http=settings.allow_http,
+    ),
+    Idempotency(settings.idempotency_table, lease_seconds=settings.lease_seconds),
+    secret=lambda: secrets.get_secret(settings.signing_secret),
+)
+
+
+def _deliver(record: SqsMessage) -> None:
+    notification = Notification.from_sqs(record, settings.max_message_bytes)
+    dispatcher.deliver(DocumentEvent.from_notification(notification))
+
+
+@lambda_handler(trigger="batch", settings=settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_batch(SqsEvent.from_event(event).records, _deliver, lambda r: r.message_id)
