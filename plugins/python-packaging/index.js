@@ -88,14 +88,38 @@ class PythonPackaging {
     );
   }
 
+  /** Layers of this service that Python functions use (as declared: {Ref: <Name>LambdaLayer}). */
+  pythonLayerNames() {
+    const service = this.serverless.service;
+    const naming = this.serverless.getProvider('aws').naming;
+    const byLogicalId = new Map(Object.keys(service.layers || {}).map((name) => [naming.getLambdaLayerLogicalId(name), name]));
+    const used = new Set();
+    for (const { fn } of this.pythonFunctions()) {
+      for (const ref of fn.layers || service.provider.layers || []) {
+        const name = ref && ref.Ref && byLogicalId.get(ref.Ref);
+        if (name) used.add(name);
+      }
+    }
+    return [...used];
+  }
+
   compileAndRepack() {
     const archives = new Map();
     for (const { fn } of this.pythonFunctions()) {
       const artifact = this.functionArtifact(fn);
       if (artifact) archives.set(artifact, '/var/task');
     }
-    for (const artifact of Object.values(this.layerArtifacts())) {
-      if (artifact) archives.set(artifact, '/opt');
+    const layerArtifacts = this.layerArtifacts();
+    for (const name of this.pythonLayerNames()) {
+      if (layerArtifacts[name]) archives.set(layerArtifacts[name], '/opt');
+    }
+    // Only build outputs are rewritten, never a prebuilt artifact from the source tree.
+    const buildDir = path.join(this.serverless.serviceDir, '.serverless') + path.sep;
+    for (const file of [...archives.keys()]) {
+      if (!file.startsWith(buildDir)) {
+        archives.delete(file);
+        this.notice(`  ${path.relative(this.serverless.serviceDir, file)}: prebuilt artifact, bytecode not added`);
+      }
     }
     if (!archives.size) return;
     const spec = { archives: [...archives].map(([file, root]) => ({ path: file, root })) };
@@ -103,12 +127,16 @@ class PythonPackaging {
     if (status !== 0) {
       this.fail(`Compiling bytecode into the packages failed: ${stderr || `exit status ${status}`}`, 'PYTHON_PACKAGING_REPACK');
     }
-    const compiled = reports.reduce((sum, report) => sum + report.compiled, 0);
+    const done = reports.filter((report) => !report.skipped);
+    const compiled = done.reduce((sum, report) => sum + report.compiled, 0);
     this.notice(
       `Bytecode compiled ahead (Python 3.12, checked-hash .pyc): ${compiled} modules in ` +
-        `${reports.length} reproducible zips`
+        `${done.length} reproducible zips`
     );
-    for (const report of reports.filter((r) => r.failed.length)) {
+    for (const report of reports.filter((r) => r.skipped)) {
+      this.notice(`  ${path.basename(report.path)}: not rewritten, ${report.skipped}`);
+    }
+    for (const report of done.filter((r) => r.failed.length)) {
       this.notice(`  ${path.basename(report.path)}: left as source (does not compile): ${report.failed.join(', ')}`);
     }
   }

@@ -40,7 +40,8 @@ const HEADER = `service: limits-fixture
 frameworkVersion: '>=4'
 provider:
   name: aws
-  runtime: python3.12
+  # not Python: python-packaging (listed for sls package without credentials) leaves these alone
+  runtime: nodejs20.x
 package:
   individually: true
   patterns: ['!**', 'handlers/**']

@@ -34,6 +34,7 @@ FOREIGN_SUFFIX = {
     "arm64": ".cpython-312-aarch64-linux-gnu.so",
 }
 TIMEOUT_SECONDS = 120
+UNZIPPED_LIMIT = 262_144_000  # Lambda: code and layers, unzipped
 
 # Runs inside the isolated interpreter. argv[1]: JSON {paths, module, attribute, distributions}
 BOOTSTRAP = r"""
@@ -83,6 +84,14 @@ print(json.dumps(result))
 
 class CheckError(Exception):
     pass
+
+
+def _unzipped_bytes(archive: str) -> int:
+    try:
+        with zipfile.ZipFile(archive) as source:
+            return sum(info.file_size for info in source.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise CheckError(f"cannot read {archive}: {exc}") from exc
 
 
 def _extract(archive: str, into: Path) -> None:
@@ -151,6 +160,14 @@ def _classify_incomplete(
 
 def check_function(function: dict[str, Any], spec: dict[str, Any], host: str) -> dict[str, Any]:
     architecture = function["architecture"]
+    size = sum(_unzipped_bytes(archive) for archive in [function["archive"], *function["layers"]])
+    if size > UNZIPPED_LIMIT:
+        return {
+            "function": function["name"],
+            "status": "skipped",
+            "error": f"not unpacked: code and layers unzip to {size:,} bytes, past Lambda's "
+            f"{UNZIPPED_LIMIT:,} (see the deployment limits)",
+        }
     with tempfile.TemporaryDirectory(prefix="import-check-") as work:
         base = Path(work)
         task, opt, runtime = base / "task", base / "opt", base / "runtime"

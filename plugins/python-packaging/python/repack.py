@@ -29,6 +29,7 @@ from typing import Any
 RUNTIME = (3, 12)
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 9
+UNZIPPED_LIMIT = 262_144_000  # Lambda: code and layers, unzipped
 
 
 class RepackError(Exception):
@@ -107,7 +108,20 @@ def _write(tree: Path, archive: Path) -> int:
     return len(files)
 
 
+def _unzipped_bytes(archive: Path) -> int:
+    try:
+        with zipfile.ZipFile(archive) as source:
+            return sum(info.file_size for info in source.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise RepackError(f"cannot read {archive}: {exc}") from exc
+
+
 def repack(archive: Path, root: str) -> dict[str, Any]:
+    size = _unzipped_bytes(archive)
+    if size > UNZIPPED_LIMIT:
+        # never unpack what Lambda would refuse (or a zip bomb): the deployment-limits
+        # plugin reports it with the figures
+        return {"path": str(archive), "skipped": f"unzips to {size:,} bytes, past Lambda's limit"}
     with tempfile.TemporaryDirectory(prefix="repack-") as work:
         tree = Path(work)
         _extract(archive, tree)
