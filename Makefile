@@ -12,11 +12,12 @@ PYTHON312 := $(shell PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null || 
 # serverless-python-requirements and the packaging plugin build with this interpreter.
 export DOCFLOW_PYTHON312 := $(PYTHON312)
 
-.PHONY: help venv npm deps demo test lint typecheck unit functional e2e templates package bench clean constraints
+.PHONY: help venv npm deps demo up down test lint typecheck unit functional e2e templates package bench clean constraints
 
 help:
 	@echo "make demo    run docflow's main job on the embedded local AWS (no account needed)"
 	@echo "make test    every test and check (what CI runs)"
+	@echo "make up      start the local stack and deploy to it (.local/stack.json); make down stops it"
 	@echo "make package STAGE=dev|prod   compile the CloudFormation template and packages"
 	@echo "make bench   run the benchmarks and write bench/results/*.json"
 
@@ -54,6 +55,14 @@ test: deps lint typecheck
 
 package: deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .serverless/$(STAGE)
+
+# The local stack: embedded AWS on loopback + `sls deploy --stage local` (again on a second run);
+# writes .local/stack.json (endpoints, names, demo API keys). `make down` stops it.
+up: deps
+	$(PY) -m localcloud up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m localcloud down; fi
 
 demo: deps
 	$(PY) -m scripts.demo

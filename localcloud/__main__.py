@@ -19,17 +19,34 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (
         ("serve", "run in the foreground"),
         ("start", "run in the background (pid and log under the state directory)"),
+        ("up", "start in the background if needed, sls deploy --stage local, write stack.json"),
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
         command.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
         command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
-    for name, text in (("stop", "stop the background server"), ("status", "print its endpoints")):
+    for name, text in (
+        ("stop", "stop the background server"),
+        ("down", "stop the background server and forget stack.json"),
+        ("status", "print its endpoints"),
+    ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
     args = parser.parse_args(argv)
 
+    if args.command == "up":
+        from localcloud import stack
+
+        try:
+            return stack.up(args.state_dir, args.port, args.api_port)
+        except (server.PortInUseError, RuntimeError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    if args.command == "down":
+        from localcloud import stack
+
+        return stack.down(args.state_dir)
     if args.command == "serve":
         return server.serve(args.host, args.port, args.api_port, args.state_dir)
     if args.command == "start":

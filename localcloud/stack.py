@@ -1,0 +1,191 @@
+"""`make up` / `make down`: the local stack, deployed with `sls deploy --stage local`.
+
+`up` starts the embedded AWS if it is not running, deploys (a second `up` redeploys), makes
+sure the two demo owners' API keys are in the stage's API-key secret, and writes what a client
+needs to `.local/stack.json`, printing the same as a short table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+from localcloud import runtime, server
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_FILE = "stack.json"
+KEYS_FILE = "demo-api-keys.json"  # survives `down`, so the demo owners keep their keys
+REGION = "us-east-1"
+# Two separate owners, so the demo and the tests can show that one owner cannot see the other's
+# documents. Keys are created once per state directory and put back after a restart (moto keeps
+# everything in memory; the stage secret is re-created empty by each fresh deploy).
+DEMO_OWNERS = (("demo-alice", ("submit", "approve")), ("demo-bob", ("submit", "approve")))
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+def _client(service: str, endpoint_url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="localcloud",
+        aws_secret_access_key="localcloud",
+    )
+
+
+def deploy_environment(endpoint_url: str) -> dict[str, str]:
+    """What `sls` needs to deploy to the embedded AWS instead of an AWS account."""
+    venv_bin = Path(sys.executable).parent
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "localcloud",
+        "AWS_SECRET_ACCESS_KEY": "localcloud",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "DOCFLOW_PYTHON312": os.environ.get("DOCFLOW_PYTHON312") or runtime.python312(),
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SLS_TELEMETRY_DISABLED": "1",
+    }
+
+
+def deploy(endpoint_url: str, stage: str = "local") -> float:
+    """Run `sls deploy --stage <stage>` against the embedded AWS; returns seconds taken."""
+    started = time.monotonic()
+    finished = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "sls"), "deploy", "--stage", stage],
+        cwd=ROOT,
+        env=deploy_environment(endpoint_url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        output = (finished.stdout + finished.stderr).strip().splitlines()
+        raise DeployError("sls deploy failed:\n" + "\n".join(output[-30:]))
+    return time.monotonic() - started
+
+
+def _stack_resources(
+    endpoint_url: str, stack_name: str
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    cfn = _client("cloudformation", endpoint_url)
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return outputs, resources
+
+
+def _api_keys(endpoint_url: str, secret_name: str, previous: dict[str, Any]) -> dict[str, Any]:
+    """The demo owners' keys, present in the secret (added, or put back after a restart)."""
+    from docflow.api.auth import hash_key, key_entry, new_key
+
+    client = _client("secretsmanager", endpoint_url)
+    value = json.loads(client.get_secret_value(SecretId=secret_name)["SecretString"])
+    entries = value.setdefault("keys", [])
+    stored = {entry.get("sha256") for entry in entries}
+    keys: dict[str, Any] = {}
+    changed = False
+    for owner, roles in DEMO_OWNERS:
+        known = previous.get(owner) or {}
+        key = known.get("key") or new_key()
+        key_id = known.get("key_id") or f"k-{owner}-local"
+        if hash_key(key) not in stored:
+            entries.append(key_entry(key_id, owner, key, roles))
+            changed = True
+        keys[owner] = {"key_id": key_id, "key": key, "roles": list(roles)}
+    if changed:
+        client.put_secret_value(SecretId=secret_name, SecretString=json.dumps(value))
+    return keys
+
+
+def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dict[str, Any]:
+    """What a client needs, read from the deployed stack (never from serverless.yml guesses)."""
+    endpoint_url = info["endpoint_url"]
+    config = yaml.safe_load((ROOT / "config" / f"{stage}.yml").read_text())
+    service = yaml.safe_load(
+        "\n".join(
+            line
+            for line in (ROOT / "serverless.yml").read_text().splitlines()
+            if line.startswith("service:")
+        )
+    )["service"]
+    stack_name = f"{service}-{stage}"
+    outputs, resources = _stack_resources(endpoint_url, stack_name)
+    by_type: dict[str, dict[str, str]] = {}
+    for resource in resources:
+        by_type.setdefault(resource["ResourceType"], {})[resource["LogicalResourceId"]] = resource[
+            "PhysicalResourceId"
+        ]
+    keys_file = state_dir / KEYS_FILE
+    previous = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+    secret_name = config["api"]["keysSecretName"]
+    api_keys = _api_keys(endpoint_url, secret_name, previous)
+    keys_file.write_text(json.dumps(api_keys, indent=2) + "\n")
+    keys_file.chmod(0o600)
+    machines = by_type.get("AWS::StepFunctions::StateMachine", {})
+    return {
+        "stage": stage,
+        "stack": stack_name,
+        "region": REGION,
+        "endpoint_url": endpoint_url,
+        "api_url": info["api_url"],
+        "documents_bucket": outputs.get("DocumentsBucketName")
+        or next(iter(by_type.get("AWS::S3::Bucket", {}).values()), None),
+        "tables": dict(sorted(by_type.get("AWS::DynamoDB::Table", {}).items())),
+        "state_machine_arn": next(iter(machines.values()), None),
+        "state_machines": machines,
+        "api_keys_secret": secret_name,
+        "api_keys": api_keys,
+        "outputs": outputs,
+    }
+
+
+def table(stack: dict[str, Any]) -> str:
+    rows = [
+        ("AWS endpoint", stack["endpoint_url"]),
+        ("HTTP API", stack["api_url"]),
+        ("documents bucket", stack["documents_bucket"]),
+        *((f"table {name}", physical) for name, physical in stack["tables"].items()),
+        ("state machine", stack["state_machine_arn"] or "-"),
+        *((f"API key {owner}", entry["key"]) for owner, entry in stack["api_keys"].items()),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)
+
+
+def up(state_dir: Path, port: int, api_port: int, stage: str = "local") -> int:
+    info = server.running(state_dir)
+    started = time.monotonic()
+    if info is None:
+        info = server.start_background("127.0.0.1", port, api_port, state_dir)
+    start_s = time.monotonic() - started
+    print(
+        f"localcloud: embedded AWS at {info['endpoint_url']}; deploying stage {stage}...",
+        flush=True,
+    )
+    deploy_s = deploy(info["endpoint_url"], stage)
+    stack = describe(info, state_dir, stage)
+    stack["timings_s"] = {"start": round(start_s, 2), "deploy": round(deploy_s, 2)}
+    (state_dir / STACK_FILE).write_text(json.dumps(stack, indent=2) + "\n")
+    print(f"localcloud: deployed in {deploy_s:.1f} s; {state_dir / STACK_FILE}:")
+    print(table(stack))
+    return 0
+
+
+def down(state_dir: Path) -> int:
+    stopped = server.stop_background(state_dir)
+    (state_dir / STACK_FILE).unlink(missing_ok=True)
+    print("localcloud: stopped" if stopped else "localcloud: not running")
+    return 0
