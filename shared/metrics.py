@@ -52,9 +52,10 @@ class Metrics:
             lines.append(line)
         return lines
 
-    def flush(self, stream: TextIO | None = None) -> None:
+    def flush(self, stream: TextIO | None = None, timestamp_ms: int | None = None) -> None:
+        """Write the metrics; `timestamp_ms` dates them (a log window's start), else now."""
         out = stream or sys.stdout
-        for line in self.serialize():
+        for line in self.serialize(timestamp_ms):
             out.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
         self._values.clear()
         self._properties.clear()

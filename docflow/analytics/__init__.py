@@ -1,0 +1,1 @@
+"""Log analytics: per time window request count, error rate and latency percentiles."""

@@ -1,0 +1,42 @@
+"""Alerts published on the alarm topic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from docflow.analytics.model import Alert
+from shared import aws
+
+
+class AlarmTopic:
+    def __init__(
+        self,
+        topic_arn: str,
+        stage: str,
+        client_factory: Callable[[], Any] = lambda: aws.client("sns"),
+    ) -> None:
+        self.topic_arn = topic_arn
+        self.stage = stage
+        self._client_factory = client_factory
+
+    def publish(self, alert: Alert, window: tuple[str | None, str | None]) -> None:
+        message = {
+            "source": "docflow.analytics",
+            "stage": self.stage,
+            "route": alert.route,
+            "reasons": list(alert.reasons),
+            "window": {"start": window[0], "end": window[1]},
+            "stats": {**asdict(alert.stats), "error_rate_percent": alert.stats.error_rate_percent},
+        }
+        subject = f"docflow {self.stage}: {alert.route}: {'; '.join(alert.reasons)}"
+        try:
+            self._client_factory().publish(
+                TopicArn=self.topic_arn,
+                Subject=subject[:100],  # SNS limit
+                Message=json.dumps(message, sort_keys=True),
+            )
+        except Exception as exc:
+            raise aws.translate(exc, "publishing an analytics alert") from exc

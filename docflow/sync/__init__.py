@@ -1,0 +1,1 @@
+"""Sync: every change to a document, replicated to the analytics lake as JSON Lines."""

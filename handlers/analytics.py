@@ -1,0 +1,43 @@
+"""`analytics`: log lines from Kinesis, per tumbling window; metrics and alerts at its end."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from docflow.analytics.model import AlertPolicy
+from docflow.analytics.service import Analyzer
+from docflow.analytics.store import AlarmTopic
+from shared.events import KinesisWindowEvent
+from shared.handler import lambda_handler
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AnalyticsSettings(Settings):
+    alert_topic_arn: str = env("ALERT_TOPIC_ARN")
+    namespace: str = env("METRICS_NAMESPACE")
+    error_rate_percent: int = env("ALERT_ERROR_RATE_PERCENT")
+    p99_latency_ms: int = env("ALERT_P99_LATENCY_MS")
+    min_requests: int = env("ALERT_MIN_REQUESTS")
+    max_routes: int = env("MAX_ROUTES", 50)
+
+
+settings = AnalyticsSettings.load()
+analyzer = Analyzer(
+    settings.namespace,
+    settings.service,
+    AlertPolicy(settings.error_rate_percent, settings.p99_latency_ms, settings.min_requests),
+    AlarmTopic(settings.alert_topic_arn, settings.stage),
+    settings.max_routes,
+)
+
+
+@lambda_handler(trigger="batch", settings=settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    window = KinesisWindowEvent.from_event(event)
+    state, response = analyzer.fold(window)
+    if window.is_final and not response["batchItemFailures"]:
+        analyzer.close(window, state)
+        state = {}
+    return {"state": state, **response}
