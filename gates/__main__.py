@@ -1,10 +1,10 @@
 """Command line for the gates.
 
-    python -m gates config [STAGE ...]      validate config/<stage>.yml against config/schema.json
-    python -m gates diff A B                print the configuration differences of two stages
-    python -m gates template STAGE DIR      run the template gates on a compiled template
-    python -m gates all [--stages ...]      config, package every stage, every gate, the
-                                            workflow linters (what `make gates` runs)
+python -m gates config [STAGE ...]      validate config/<stage>.yml against config/schema.json
+python -m gates diff A B                print the configuration differences of two stages
+python -m gates template STAGE DIR      run the template gates on a compiled template
+python -m gates all [--stages ...]      config, package every stage, every gate, the
+                                        workflow linters (what `make gates` runs)
 """
 
 from __future__ import annotations

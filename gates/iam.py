@@ -63,7 +63,7 @@ def _is_broad(arn: str) -> bool:
     return part == "*" if service == "s3" else bool(_BROAD_PART.match(part))
 
 
-def _documents(template: Template) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _documents(template: Template) -> Iterator[tuple[str, Any]]:
     for rid, res in resources(template, *_POLICY_HOLDERS).items():
         body = props(res)
         if res["Type"] == "AWS::IAM::Role":
@@ -73,9 +73,10 @@ def _documents(template: Template) -> Iterator[tuple[str, Mapping[str, Any]]]:
             for arn in as_list(body.get("ManagedPolicyArns", [])):
                 text = text_of(arn) or ""
                 if _BROAD_MANAGED.search(text):
-                    yield f"{rid} managed {text}", {
-                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-                    }
+                    yield (
+                        f"{rid} managed {text}",
+                        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                    )
         else:
             (key,) = _POLICY_HOLDERS[res["Type"]]
             yield rid, body.get(key, {})

@@ -108,7 +108,8 @@ def _check_budget(template: Template, stage: str) -> list[Finding]:
         thresholds = {
             float(n["Notification"]["Threshold"])
             for n in body.get("NotificationsWithSubscribers", [])
-            if n.get("Notification", {}).get("ThresholdType") == "PERCENTAGE" and n.get("Subscribers")
+            if n.get("Notification", {}).get("ThresholdType") == "PERCENTAGE"
+            and n.get("Subscribers")
         }
         for percent in (80.0, 100.0):
             if percent not in thresholds:
