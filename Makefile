@@ -56,6 +56,27 @@ test: deps lint typecheck
 package: deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .serverless/$(STAGE)
 
+# Infrastructure gates (issue 7, docs/operations.md): the config schema, every stage packaged
+# and checked (cfn-lint, checkov, IAM/secret/dead-letter/retention/alarm/budget gates), then
+# actionlint and zizmor on .github. `make stage-diff A=dev B=prod` prints two stages' differences.
+.PHONY: gates stage-diff deploy checkov-venv
+gates: deps checkov-venv
+	$(PY) -m gates all --out .package/gates
+
+stage-diff: venv
+	$(PY) -m gates diff $(or $(A),dev) $(or $(B),prod)
+
+deploy: deps
+	$(PY) -m gates config $(STAGE)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DOCFLOW_PYTHON312="$(PYTHON312)" $(SLS) deploy --stage $(STAGE)
+
+# checkov has its own venv: its dependencies conflict with moto's.
+checkov-venv: .venv-checkov/bin/checkov
+.venv-checkov/bin/checkov: requirements-checkov.txt
+	@[ -x .venv-checkov/bin/python ] || $(PYTHON312) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 # The local stack: embedded AWS on loopback + `sls deploy --stage local` (again on a second run);
 # writes .local/stack.json (endpoints, names, demo API keys). `make down` stops it.
 up: deps
