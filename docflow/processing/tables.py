@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -126,13 +126,18 @@ def parse_header(line: str, schema: CsvSchema) -> CsvHeader:
 
 
 def _amount(raw: str) -> Decimal:
-    value = Decimal(raw.replace(" ", "").replace("\u00a0", ""))
+    value = Decimal(
+        raw.replace(" ", "").replace("\u00a0", "") if " " in raw or "\u00a0" in raw else raw
+    )
     if not value.is_finite():
         raise InvalidOperation
     return value
 
 
 def _date(raw: str) -> str:
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+        date.fromisoformat(raw)  # the common case: already ISO, only validated
+        return raw
     for pattern in _DATE_FORMATS:
         match = pattern.match(raw)
         if match:
@@ -140,63 +145,64 @@ def _date(raw: str) -> str:
     raise ValueError(raw)
 
 
-def _row_errors(
-    row: list[str], header: CsvHeader, schema: CsvSchema
-) -> tuple[dict[str, Any] | None, list[str], Decimal | None]:
-    if len(row) != len(header.columns):
-        joined = header.delimiter.join(row)
+class _RowChecker:
+    """Validates and normalises one row; indices resolved once from the header."""
+
+    def __init__(self, header: CsvHeader, schema: CsvSchema) -> None:
+        self.header = header
+        self.columns = header.columns
+        self.width = len(header.columns)
+        self.required = schema.required_columns
+        self.amount = schema.amount_column if schema.amount_column in header.columns else None
+        self.date = schema.date_column if schema.date_column in header.columns else None
+
+    def _field_count_problem(self, row: list[str]) -> str:
+        joined = self.header.delimiter.join(row)
         for other in DELIMITERS:
-            if other != header.delimiter and len(_split(joined, other)) == len(header.columns):
+            if other != self.header.delimiter and len(_split(joined, other)) == self.width:
                 return (
-                    None,
-                    [
-                        f"mixed_delimiters: this row is split by {other!r}, "
-                        f"the file by {header.delimiter!r}"
-                    ],
-                    None,
+                    f"mixed_delimiters: this row is split by {other!r}, "
+                    f"the file by {self.header.delimiter!r}"
                 )
-        return None, [f"field_count: expected {len(header.columns)} fields, got {len(row)}"], None
-    record = {column: value.strip() for column, value in zip(header.columns, row, strict=True)}
-    problems = [
-        f"{column}: required value is empty"
-        for column in schema.required_columns
-        if not record[column]
-    ]
-    amount: Decimal | None = None
-    if schema.amount_column and record.get(schema.amount_column):
-        try:
-            amount = _amount(record[schema.amount_column])
-            record[schema.amount_column] = str(amount)
-        except (InvalidOperation, ValueError):
-            problems.append(
-                f"{schema.amount_column}: {record[schema.amount_column][:40]!r} is not a number"
-            )
-    if schema.date_column and record.get(schema.date_column):
-        try:
-            record[schema.date_column] = _date(record[schema.date_column])
-        except ValueError:
-            problems.append(
-                f"{schema.date_column}: {record[schema.date_column][:40]!r} "
-                "is not a date (YYYY-MM-DD)"
-            )
-    if problems:
-        return None, problems, None
-    return record, [], amount
+        return f"field_count: expected {self.width} fields, got {len(row)}"
+
+    def check(self, row: list[str]) -> tuple[dict[str, str] | None, list[str], Decimal | None]:
+        if len(row) != self.width:
+            return None, [self._field_count_problem(row)], None
+        record = dict(zip(self.columns, map(str.strip, row), strict=True))
+        problems = [f"{c}: required value is empty" for c in self.required if not record[c]]
+        amount: Decimal | None = None
+        if self.amount and record[self.amount]:
+            try:
+                amount = _amount(record[self.amount])
+                record[self.amount] = str(amount)
+            except (InvalidOperation, ValueError):
+                problems.append(f"{self.amount}: {record[self.amount][:40]!r} is not a number")
+        if self.date and record[self.date]:
+            try:
+                record[self.date] = _date(record[self.date])
+            except ValueError:
+                problems.append(
+                    f"{self.date}: {record[self.date][:40]!r} is not a date (YYYY-MM-DD)"
+                )
+        if problems:
+            return None, problems, None
+        return record, [], amount
 
 
-def _lines(text: io.TextIOWrapper) -> Iterator[str]:
-    line_number = 0
-    while True:
-        try:
-            line = text.readline()
-        except UnicodeDecodeError as exc:
-            raise CsvEncodingError(
-                f"csv_encoding: the file is not valid UTF-8 (line {line_number + 1}: {exc.reason})"
-            ) from exc
-        if not line:
-            return
-        line_number += 1
-        yield line
+def _text(chunks: Iterable[bytes]) -> io.TextIOWrapper:
+    return io.TextIOWrapper(
+        io.BufferedReader(_ChunkReader(chunks), buffer_size=256 * 1024),
+        encoding="utf-8-sig",
+        errors="strict",
+        newline="",
+    )
+
+
+def _encoding_error(exc: UnicodeDecodeError, line: int) -> CsvEncodingError:
+    return CsvEncodingError(
+        f"csv_encoding: the file is not valid UTF-8 (line {line}: {exc.reason})"
+    )
 
 
 def normalise_csv(
@@ -206,37 +212,40 @@ def normalise_csv(
     write_error: Callable[[str], object],
 ) -> CsvSummary:
     """Validate and normalise a CSV into JSON Lines, reporting bad rows by line number."""
-    text = io.TextIOWrapper(
-        io.BufferedReader(_ChunkReader(chunks), buffer_size=256 * 1024),
-        encoding="utf-8-sig",
-        errors="strict",
-        newline="",
-    )
-    lines = _lines(text)
-    header = parse_header(next(lines, ""), schema)
+    text = _text(chunks)
+    try:
+        first = text.readline()
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(exc, 1) from exc
+    header = parse_header(first, schema)
+    checker = _RowChecker(header, schema)
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     csv.field_size_limit(MAX_FIELD_BYTES)
-    reader = csv.reader(lines, delimiter=header.delimiter, strict=True)
+    reader = csv.reader(text, delimiter=header.delimiter, strict=True)
     rows = valid = invalid = 0
-    total = Decimal(0) if schema.amount_column else None
+    total = Decimal(0) if checker.amount else None
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
+        except UnicodeDecodeError as exc:
+            # Decoding runs ahead in blocks: the line is where the bad block starts, or after.
+            raise _encoding_error(exc, reader.line_num + 2) from exc
         except csv.Error as exc:
             raise CsvFormatError(f"csv_format: line {reader.line_num + 1}: {exc}") from exc
-        if not any(value.strip() for value in row):
+        if not row or (len(row) == 1 and not row[0].strip()):
             continue
         rows += 1
-        record, problems, amount = _row_errors(row, header, schema)
+        record, problems, amount = checker.check(row)
         if record is None:
             invalid += 1
-            write_error(json.dumps({"line": reader.line_num + 1, "errors": problems}) + "\n")
+            write_error(encode({"line": reader.line_num + 1, "errors": problems}) + "\n")
             continue
         valid += 1
         if total is not None and amount is not None:
             total += amount
-        write_record(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        write_record(encode(record) + "\n")
     if valid == 0:
         raise CsvFormatError(
             f"csv_format: no valid rows ({invalid} row(s) with errors, {rows} in total)"
@@ -246,7 +255,8 @@ def normalise_csv(
 
 def read_header(chunks: Iterable[bytes], schema: CsvSchema) -> CsvHeader:
     """The header of a CSV from its first bytes (extract step: fail fast on the columns)."""
-    text = io.TextIOWrapper(
-        io.BufferedReader(_ChunkReader(chunks)), encoding="utf-8-sig", errors="strict", newline=""
-    )
-    return parse_header(next(_lines(text), ""), schema)
+    try:
+        first = _text(chunks).readline()
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(exc, 1) from exc
+    return parse_header(first, schema)
