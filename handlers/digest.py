@@ -1,0 +1,36 @@
+"""`digest`: the operators' daily e-mail (documents by status, failures, approvals waiting)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from docflow.notify.store import SesMailer
+from docflow.schedules.service import build_digest, send_digest
+from docflow.schedules.store import StatusIndex
+from shared.events import ScheduledEvent
+from shared.handler import lambda_handler
+from shared.settings import Settings, env
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DigestSettings(Settings):
+    documents_table: str = env("DOCUMENTS_TABLE")
+    sender: str = env("NOTIFY_SENDER")
+    recipients: tuple[str, ...] = env("DIGEST_RECIPIENTS")
+    lookback_hours: int = env("DIGEST_LOOKBACK_HOURS", 24)
+
+
+settings = DigestSettings.load()
+index = StatusIndex(settings.documents_table)
+mailer = SesMailer(settings.sender)
+
+
+@lambda_handler(trigger="event", settings=settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    scheduled = ScheduledEvent.from_event(event)
+    now = datetime.fromisoformat(scheduled.time.replace("Z", "+00:00"))
+    digest = build_digest(index, settings.stage, settings.lookback_hours, now)
+    sent = send_digest(digest, mailer, settings.recipients)
+    return {"counts": digest.counts, "failures": digest.failures_total, "sent": len(sent)}
