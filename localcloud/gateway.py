@@ -28,7 +28,7 @@ TEXT_TYPES = re.compile(
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
 
 
-class _Reply(Exception):
+class _ReplyError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -36,7 +36,7 @@ class _Reply(Exception):
 
 def _select_api(host: str) -> tuple[str, dict[str, Any]]:
     if not HTTP_APIS:
-        raise _Reply(404, "Not Found")
+        raise _ReplyError(404, "Not Found")
     prefix = host.split(".", 1)[0]
     if prefix in HTTP_APIS:
         return prefix, HTTP_APIS[prefix]
@@ -174,7 +174,7 @@ def _invoke(function_arn: str, event: dict[str, Any]) -> tuple[dict[str, Any] | 
 def _authorize(api: dict[str, Any], route: dict[str, Any], event: dict[str, Any]) -> None:
     if route.get("AuthorizationType", "NONE") != "CUSTOM":
         if route.get("AuthorizationType", "NONE") not in ("NONE", None):
-            raise _Reply(
+            raise _ReplyError(
                 501,
                 f"localcloud gateway: {route['AuthorizationType']} authorizers are not emulated",
             )
@@ -190,7 +190,9 @@ def _authorize(api: dict[str, Any], route: dict[str, Any], event: dict[str, Any]
             event["headers"] if kind == "header" else event.get("queryStringParameters", {})
         ).get(name.lower() if kind == "header" else name)
         if value is None:
-            raise _Reply(401, "Unauthorized")  # API Gateway answers before calling the authorizer
+            raise _ReplyError(
+                401, "Unauthorized"
+            )  # API Gateway answers before calling the authorizer
         identity.append(value)
     request = {
         **{k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")},
@@ -202,7 +204,7 @@ def _authorize(api: dict[str, Any], route: dict[str, Any], event: dict[str, Any]
     }
     answer, failed = _invoke(_function_arn(authorizer.get("AuthorizerUri", "")), request)
     if failed or not isinstance(answer, dict):
-        raise _Reply(500, "Internal Server Error")
+        raise _ReplyError(500, "Internal Server Error")
     if str(authorizer.get("EnableSimpleResponses", "false")).lower() == "true":
         allowed = answer.get("isAuthorized") is True
         context = answer.get("context") or {}
@@ -211,7 +213,7 @@ def _authorize(api: dict[str, Any], route: dict[str, Any], event: dict[str, Any]
         allowed = bool(statements) and all(s.get("Effect") == "Allow" for s in statements)
         context = answer.get("context") or {}
     if not allowed:
-        raise _Reply(403, "Forbidden")
+        raise _ReplyError(403, "Forbidden")
     event["requestContext"]["authorizer"] = {"lambda": context}
 
 
@@ -240,18 +242,18 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> list[
             api["routes"].values(), environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
         )
         if found is None:
-            raise _Reply(404, "Not Found")
+            raise _ReplyError(404, "Not Found")
         route, path_parameters = found
         event = build_event(api_id, api, route["RouteKey"], environ, path_parameters)
         _authorize(api, route, event)
         integration = api["integrations"].get(str(route.get("Target", "")).rpartition("/")[2])
         if integration is None:
-            raise _Reply(500, "Internal Server Error")
+            raise _ReplyError(500, "Internal Server Error")
         answer, failed = _invoke(_function_arn(integration.get("IntegrationUri", "")), event)
         if failed:
-            raise _Reply(500, "Internal Server Error")
+            raise _ReplyError(500, "Internal Server Error")
         status, headers, body = to_http(answer)
-    except _Reply as reply:
+    except _ReplyError as reply:
         status, headers = reply.status, [("content-type", "application/json")]
         body = json.dumps({"message": str(reply)}).encode()
     headers.append(("apigw-requestid", uuid.uuid4().hex[:16]))
@@ -262,5 +264,5 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> list[
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Status"
-    start_response(f"{status} {phrase}", headers + [("content-length", str(len(body)))])
+    start_response(f"{status} {phrase}", [*headers, ("content-length", str(len(body)))])
     return [body]

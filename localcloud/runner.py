@@ -9,6 +9,7 @@ gives back what Lambda's Invoke API would (payload, FunctionError) plus the log 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -204,15 +205,11 @@ class _Worker:
     def kill(self) -> None:
         if self.process.poll() is None:
             self.max_memory_mb()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
-        try:
+        with contextlib.suppress(OSError):  # already closed by an earlier kill
             os.close(self._request_write)
-        except OSError:
-            pass
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -421,11 +418,10 @@ class LambdaRunner:
             status = "crash"
             output = self._lines(worker.take_output(request_id, wait=0.5))
             error: dict[str, Any] | None = _exit_error(request_id, worker.process.wait())
-            lines += output + [
-                (
-                    _now_ms(),
-                    f"RequestId: {request_id} Error: {error['errorMessage'].split('Error: ', 1)[1]}",
-                ),
+            reason = error["errorMessage"].split("Error: ", 1)[1]
+            lines += [
+                *output,
+                (_now_ms(), f"RequestId: {request_id} Error: {reason}"),
                 (_now_ms(), "Runtime.ExitError"),
             ]
         elif message.get("timeout"):
@@ -434,9 +430,8 @@ class LambdaRunner:
             output = self._lines(worker.take_output(None, wait=0))
             error = _timeout_error(request_id, fn.timeout_s)
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            lines += output + [
-                (_now_ms(), f"{stamp} {request_id} Task timed out after {fn.timeout_s:.2f} seconds")
-            ]
+            message_text = f"{stamp} {request_id} Task timed out after {fn.timeout_s:.2f} seconds"
+            lines += [*output, (_now_ms(), message_text)]
         else:
             lines += self._lines(worker.take_output(request_id))
             error = message.get("error")
@@ -476,7 +471,7 @@ class LambdaRunner:
             report += "\tStatus: timeout"
         elif status == "crash":
             report += "\tStatus: error\tError Type: Runtime.ExitError"
-        lines = lines + [(_now_ms(), f"END RequestId: {request_id}"), (_now_ms(), report)]
+        lines = [*lines, (_now_ms(), f"END RequestId: {request_id}"), (_now_ms(), report)]
         if self._log_sink is not None:
             self._log_sink(fn, worker.log_stream, lines)
         payload = json.dumps(error).encode() if error else b"null"
@@ -513,7 +508,9 @@ def _now_ms() -> int:
 def _timeout_error(request_id: str, timeout_s: float) -> dict[str, Any]:
     return {
         "errorType": "Sandbox.Timedout",
-        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds",
+        "errorMessage": (
+            f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+        ),
     }
 
 

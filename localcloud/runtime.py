@@ -1,7 +1,8 @@
-"""Where the local Lambda runtime comes from: the Python 3.12 interpreter and the runtime's boto3."""
+"""Where the local Lambda runtime comes from: Python 3.12 and the runtime's boto3."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -68,8 +69,6 @@ def runtime_dir(root: Path) -> Path:
         link = target / name
         source = site_packages / name
         if source.exists() and not link.exists():
-            try:
+            with contextlib.suppress(FileExistsError):  # another process linked it first
                 link.symlink_to(source)
-            except FileExistsError:
-                pass
     return target

@@ -40,7 +40,7 @@ def _client(service: str, endpoint_url: str) -> Any:
         endpoint_url=endpoint_url,
         region_name=REGION,
         aws_access_key_id="localcloud",
-        aws_secret_access_key="localcloud",
+        aws_secret_access_key="localcloud",  # noqa: S106 - the emulator accepts any credentials
     )
 
 

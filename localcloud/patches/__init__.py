@@ -1,4 +1,6 @@
-"""Compatibility patches: what moto 5.2.5 lacks for `sls deploy` and event flow, each small and named.
+"""Compatibility patches: what moto 5.2.5 lacks for `sls deploy` and event flow.
+
+Each patch is small and named.
 
 Every patch says in its docstring what AWS does and is tested in tests/localcloud. They are applied
 once, in the server process, before the first request. None routes around the template: each one

@@ -1,4 +1,4 @@
-"""Lambda: run functions in the process runner instead of Docker, and keep what CloudFormation set."""
+"""Lambda: run functions in the process runner, and keep what CloudFormation set."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, LayerVersion
-from moto.core.common_models import CloudFormationModel
 from moto.awslambda.utils import get_backend
+from moto.core.common_models import CloudFormationModel
 from moto.logs.models import logs_backends
 
 from localcloud.patches.context import LocalCloud
@@ -313,7 +313,7 @@ class EventInvokeConfig(CloudFormationModel):
             get_backend(account_id, region_name).get_function(
                 self.function_name
             ).event_invoke_config = []
-        except Exception:  # noqa: BLE001 - the function went first
+        except Exception:
             log.debug("function %s already deleted", self.function_name)
 
 

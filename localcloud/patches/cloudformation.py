@@ -152,7 +152,7 @@ def s3_bucket_properties(cloud: LocalCloud) -> None:
     """AWS::S3::Bucket's NotificationConfiguration, VersioningConfiguration and CORS take effect.
 
     AWS applies them with the bucket (and on update); moto applies only encryption and tags, so
-    an upload would start nothing. The same S3 API model methods a PutBucketNotificationConfiguration
+    an upload would start nothing. The same S3 model methods a PutBucketNotificationConfiguration
     call uses are called, so the configuration is also visible through the S3 API.
     """
     original_create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
@@ -191,7 +191,7 @@ def s3_bucket_properties(cloud: LocalCloud) -> None:
 
 
 class SnsSubscription(CloudFormationModel):
-    """AWS::SNS::Subscription: subscribes an endpoint (sqs, lambda, ...) to a topic with its attributes."""
+    """AWS::SNS::Subscription: subscribes an endpoint (sqs, lambda...) to a topic."""
 
     def __init__(self, arn: str, account_id: str, region: str) -> None:
         self.arn = arn
@@ -256,7 +256,7 @@ class SnsSubscription(CloudFormationModel):
         try:
             sns_backends[account_id][region_name].unsubscribe(self.arn)
         except Exception:
-            pass
+            log.debug("subscription %s already gone", self.arn)
 
 
 def sns_subscription(cloud: LocalCloud) -> None:

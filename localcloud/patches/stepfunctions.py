@@ -1,4 +1,4 @@
-"""Step Functions: state machines deployed by CloudFormation run, their Lambda tasks in the runner."""
+"""Step Functions: deployed state machines run, their Lambda tasks in the runner."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ class Cloud:
 def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[Cloud]:
     state = tmp_path_factory.mktemp("localcloud")
     port, api_port = free_port(), free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
             "-m",
@@ -109,7 +109,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()  # noqa: S310
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:

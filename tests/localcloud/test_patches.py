@@ -426,7 +426,7 @@ def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[st
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:  # noqa: S310
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
@@ -457,7 +457,7 @@ def test_http_api_routes_payload_2_and_authorizer(cloud: Cloud, outputs: dict[st
 
 
 def test_port_in_use_is_one_clear_line(cloud: Cloud) -> None:
-    finished = subprocess.run(
+    finished = subprocess.run(  # noqa: S603
         [
             sys.executable,
             "-m",

@@ -115,7 +115,8 @@ def test_environment_is_reused_warm_and_logs_have_start_end_report(
     second = runner.invoke(function, "{}")
     assert json.loads(first.payload)["cold"] is True
     assert json.loads(second.payload)["cold"] is False
-    assert first.init_ms is not None and second.init_ms is None
+    assert first.init_ms is not None
+    assert second.init_ms is None
     assert first.log_stream == second.log_stream
     lines = second.log_lines
     assert lines[0] == f"START RequestId: {second.request_id} Version: $LATEST"
@@ -181,7 +182,9 @@ def test_exiting_runtime_is_an_exit_error(runner: LambdaRunner, function: Functi
     result = runner.invoke(function, json.dumps({"action": "exit"}))
     assert json.loads(result.payload) == {
         "errorType": "Runtime.ExitError",
-        "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 7",
+        "errorMessage": (
+            f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 7"
+        ),
     }
 
 
