@@ -8,7 +8,6 @@ already done moves on. Whatever cannot succeed raises a `PermanentError` (or ano
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 from dataclasses import dataclass
@@ -135,24 +134,18 @@ class Processing:
             tempfile.SpooledTemporaryFile(SPOOL_BYTES) as records_file,
             tempfile.SpooledTemporaryFile(SPOOL_BYTES) as errors_file,
         ):
-            records = io.TextIOWrapper(records_file, encoding="utf-8", newline="")
-            problems = io.TextIOWrapper(errors_file, encoding="utf-8", newline="")
             summary = tables.normalise_csv(
                 self.objects.chunks(source.bucket, source.key, source.version_id),
                 self.config.csv_schema,
-                records.write,
-                problems.write,
+                lambda line: records_file.write(line.encode("utf-8")),
+                lambda line: errors_file.write(line.encode("utf-8")),
             )
-            records.flush()
-            problems.flush()
             records_key = output_key(source.document_id, "records.jsonl")
             errors_key = output_key(source.document_id, "errors.jsonl")
             self.objects.upload(
                 self.config.bucket, records_key, records_file, "application/x-ndjson"
             )
             self.objects.upload(self.config.bucket, errors_key, errors_file, "application/x-ndjson")
-            records.detach()
-            problems.detach()
         log.info(
             "csv_normalised",
             document_id=source.document_id,
