@@ -1,0 +1,139 @@
+"""The stage-controls plugin's generator and validator, run in node on synthetic input.
+
+The generated alarms are checked by the Python monitoring gate, so the generator and the
+gate cannot drift: whatever resource kinds the gate requires alarms for, the plugin covers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from gates import config as stage_config
+from gates import monitoring
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _node(script: str, *args: str) -> Any:
+    result = subprocess.run(  # noqa: S603 - node from the toolchain, fixed script
+        ["node", "-e", script, *args],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def _generate(resources: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    script = (
+        "const {monitoringResources, protectRetainedTables} ="
+        " require('./plugins/stage-controls/lib/monitoring');"
+        "const [resources, config] = [JSON.parse(process.argv[1]), JSON.parse(process.argv[2])];"
+        "const generated = monitoringResources({resources, service: 'docflow', stage: 'dev',"
+        " monitoring: config.monitoring});"
+        "protectRetainedTables(resources, config.deletionProtection);"
+        "console.log(JSON.stringify({...resources, ...generated}));"
+    )
+    generated: dict[str, Any] = _node(script, json.dumps(resources), json.dumps(config))
+    return generated
+
+
+def _workflow_resources() -> dict[str, Any]:
+    return {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "ProcessLambdaFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"FunctionName": "docflow-dev-process", "Timeout": 30},
+        },
+        "ProcessingStateMachine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {}},
+        "LogStream": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
+        "NotifyQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": "docflow-dev-notify",
+                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["NotifyDead", "Arn"]}},
+            },
+        },
+        "NotifyDead": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "dead-letters"}},
+        "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
+        "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": {}},
+        "MonthlyBudget": {
+            "Type": "AWS::Budgets::Budget",
+            "Properties": {
+                "Budget": {"TimeUnit": "MONTHLY"},
+                "NotificationsWithSubscribers": [
+                    {
+                        "Notification": {"Threshold": t, "ThresholdType": "PERCENTAGE"},
+                        "Subscribers": [{"SubscriptionType": "SNS"}],
+                    }
+                    for t in (80, 100)
+                ],
+            },
+        },
+    }
+
+
+def test_generated_alarms_cover_every_resource_kind_the_gate_requires() -> None:
+    config = stage_config.load_stage("prod")
+    config["reservedConcurrency"] = {}
+    config["tracing"] = False  # tracing is the functions' own setting, not generated
+
+    resources = _generate(_workflow_resources(), config)
+
+    assert monitoring.check({"Resources": resources}, config, "dev") == []
+    alarms = {rid for rid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms == {
+        "ProcessLambdaFunctionErrorsAlarm",
+        "ProcessLambdaFunctionThrottlesAlarm",
+        "ProcessLambdaFunctionDurationAlarm",
+        "ProcessingStateMachineFailedAlarm",
+        "ProcessingStateMachineTimedOutAlarm",
+        "LogStreamIteratorAgeAlarm",
+        "NotifyDeadDepthAlarm",
+        "HttpApi5xxRateAlarm",
+    }
+    duration = resources["ProcessLambdaFunctionDurationAlarm"]["Properties"]
+    assert duration["Threshold"] == 30_000 * config["monitoring"]["durationPercentOfTimeout"] / 100
+    assert resources["Table"]["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_without_the_generator_the_gate_fails_on_the_same_resources() -> None:
+    config = stage_config.load_stage("dev")
+    config["reservedConcurrency"] = {}
+
+    findings = monitoring.check({"Resources": _workflow_resources()}, config, "dev")
+
+    assert {f.where for f in findings} >= {
+        "ProcessLambdaFunction",
+        "ProcessingStateMachine",
+        "LogStream",
+        "NotifyDead",
+        "HttpApi",
+    }
+
+
+def test_node_and_python_validators_read_the_same_schema() -> None:
+    """The plugin (ajv) and `python -m gates config` (jsonschema) agree on a seeded mistake."""
+    config = stage_config.load_stage("prod")
+    config["budget"]["monthlyUsd"] = -5
+    script = (
+        "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
+        "const config = JSON.parse(process.argv[1]);"
+        "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
+        " stage: 'prod', functionNames: ['api', 'intake']})));"
+    )
+    result = subprocess.run(  # noqa: S603
+        ["node", "-e", script, json.dumps(config)],  # noqa: S607 - node from the toolchain
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == [
+        "config/prod.yml (stage prod): key budget.monthlyUsd: expected USD per month, above 0,"
+        " got -5 (must be > 0)"
+    ]
