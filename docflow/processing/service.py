@@ -83,6 +83,20 @@ class Processing:
             )
         return document
 
+    def _discard_if_abandoned(self, document_id: str) -> None:
+        """Remove what a transform just wrote if the workflow gave the document up meanwhile.
+
+        A Map iteration still running when another fails can write after compensation
+        started. Compensation marks the document failed before it deletes, so either its
+        delete sees this write, or this check sees the failed status.
+        """
+        document = self._document(document_id)
+        if document.status in {Status.FAILED, Status.REJECTED}:
+            self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+            raise errors.ConflictError(
+                f"abandoned: document {document_id} is {document.status}; output discarded"
+            )
+
     # -- tasks -----------------------------------------------------------------------------
 
     def extract(self, source: ProcessingInput) -> dict[str, Any]:
@@ -112,6 +126,7 @@ class Processing:
         rendition = images.render(data, job.value, self.config.image_limits)
         key = output_key(source.document_id, f"{job.value}.{rendition.extension}")
         self.objects.put(self.config.bucket, key, rendition.data, rendition.content_type)
+        self._discard_if_abandoned(source.document_id)
         log.info(
             "image_rendered",
             document_id=source.document_id,
@@ -146,6 +161,7 @@ class Processing:
                 self.config.bucket, records_key, records_file, "application/x-ndjson"
             )
             self.objects.upload(self.config.bucket, errors_key, errors_file, "application/x-ndjson")
+        self._discard_if_abandoned(source.document_id)
         log.info(
             "csv_normalised",
             document_id=source.document_id,
@@ -322,10 +338,11 @@ class Processing:
                 reason=reason,
             )
             return {"status": str(document.status), "compensated": False}
-        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
         owner = None
         if document is not None:
             owner = document.owner
+            # Failed first, then delete: a transform still writing sees the status and
+            # discards its own output (see _discard_if_abandoned).
             if document.status not in FINAL_STATUSES:
                 fields = {}
                 approval = self.approvals.get(document_id)
@@ -335,6 +352,7 @@ class Processing:
                     document, Status.FAILED, self.actor, reason=reason, fields=fields
                 )
             reason = document.reason or reason
+        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
         self.events.publish(
             EventType.FAILED,
             document_id,

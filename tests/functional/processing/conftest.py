@@ -167,8 +167,8 @@ class Workflow:
     proc: Proc
     arn: str
     calls: list[str] = field(default_factory=list)
-    # function -> exceptions to raise, in order, before the real handler runs again
-    faults: dict[str, list[Exception]] = field(default_factory=dict)
+    # function -> what its next calls do, in order: raise the exception, or (None) run
+    faults: dict[str, list[Exception | None]] = field(default_factory=dict)
 
     def start(self, execution_input: dict[str, Any]) -> str:
         return str(
@@ -222,8 +222,9 @@ def workflow_factory(proc: Proc, monkeypatch: pytest.MonkeyPatch) -> Callable[..
         payload = json.loads(event) if isinstance(event, str) else event
         try:
             pending = workflow.faults.get(function)
-            if pending:
-                raise pending.pop(0)
+            fault = pending.pop(0) if pending else None
+            if fault is not None:
+                raise fault
             result = proc.run(function, payload)
         except Exception as exc:  # what the Lambda runtime reports for an unhandled error
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), True, ""

@@ -234,3 +234,11 @@ def test_compensation_never_undoes_a_processed_document(proc: Proc) -> None:
     result = proc.run("processCompensate", {**state, "error": {"Error": "States.ALL"}})
     assert result == {"status": "processed", "compensated": False}
     assert proc.keys(f"processed/{state['document_id']}/") != []
+
+
+def test_a_transform_finishing_after_compensation_discards_its_output(proc: Proc) -> None:
+    state = image_state(proc, status=Status.PROCESSING)
+    proc.store.transition(proc.doc(state["document_id"]), Status.FAILED, "test", reason="x")
+    with pytest.raises(ConflictError, match="abandoned"):
+        proc.run("processTransform", {**state, "job": "thumbnail"})
+    assert proc.keys(f"processed/{state['document_id']}/") == []
