@@ -10,16 +10,22 @@ workflow, which stores or rejects (removing outputs) accordingly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from docflow.api.auth import Principal
 from docflow.documents.model import Status, now_iso
 from docflow.documents.store import DocumentStore
-from docflow.processing.store import Approvals, Tasks
+from docflow.processing.store import Approvals
 from shared import errors
 
 MAX_COMMENT_LENGTH = 1000
 DECISIONS = {"approve": "approved", "reject": "rejected"}
+
+
+class TaskResumer(Protocol):
+    """Resumes the waiting task (`store.Tasks`; a fake in tests)."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None: ...
 
 
 class NotAwaitingApprovalError(errors.ConflictError):
@@ -54,7 +60,7 @@ def decide(
     body: dict[str, Any],
     documents: DocumentStore,
     approvals: Approvals,
-    tasks: Tasks,
+    tasks: TaskResumer,
     actor: str,
 ) -> dict[str, Any]:
     if "approve" not in principal.roles:

@@ -1,0 +1,114 @@
+"""`POST /documents/{id}/decision`: who may decide, and every way a decision can be wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from docflow.api.auth import Principal
+from docflow.documents.model import Status
+from docflow.processing import approval
+from docflow.processing.store import ApprovalExpiredError, Approvals
+from shared import errors
+from tests.functional.processing.conftest import Proc, Workflow
+from tests.processing_samples import csv_bytes
+
+Api = Callable[..., tuple[int, Any]]
+ALICE = Principal("k-alice", "alice", frozenset({"submit", "approve"}))
+
+
+TOKEN = "token-from-the-workflow"
+
+
+def waiting(proc: Proc, token: str = TOKEN) -> str:
+    state = proc.document(csv_bytes(1), "text/csv", "x.csv", status=Status.PROCESSING)
+    request = {"document_id": state["document_id"], "task_token": token, "reasons": ["r"]}
+    proc.run("processRequestApproval", request)
+    return str(state["document_id"])
+
+
+def decide(api: Api, document_id: str, body: Any, key: str = "alice") -> tuple[int, Any]:
+    return api("POST /documents/{id}/decision", key=key, path_id=document_id, body=body)
+
+
+@pytest.mark.parametrize("key", ["bob", "alice-viewer"])
+def test_only_a_key_with_the_approve_role_may_decide(proc: Proc, api: Api, key: str) -> None:
+    document_id = waiting(proc)
+    status, body = decide(api, document_id, {"decision": "approve"}, key=key)
+    assert (status, body["error"]) == (403, "forbidden")
+    assert proc.doc(document_id).status is Status.AWAITING_APPROVAL
+
+
+@pytest.mark.parametrize("body", [{}, {"decision": "maybe"}, {"decision": "approve", "comment": 5}])
+def test_a_malformed_decision_is_a_400(proc: Proc, api: Api, body: dict[str, Any]) -> None:
+    status, answer = decide(api, waiting(proc), body)
+    assert (status, answer["error"]) == (400, "invalid_input")
+
+
+def test_an_unknown_document_is_a_404(proc: Proc, api: Api) -> None:
+    status, body = decide(api, "doc_" + "f" * 32, {"decision": "approve"})
+    assert (status, body["error"]) == (404, "not_found")
+
+
+def test_a_document_not_waiting_for_a_decision_is_a_409(proc: Proc, api: Api) -> None:
+    state = proc.document(csv_bytes(1), "text/csv", "x.csv", status=Status.PROCESSING)
+    status, body = decide(api, state["document_id"], {"decision": "approve"})
+    assert (status, body["error"]) == (409, "not_awaiting_approval")
+
+
+def test_a_forged_token_is_a_410_and_resumes_nothing(workflow: Workflow, api: Api) -> None:
+    # The parser backend (workflow fixture) checks tokens like Step Functions does.
+    document_id = waiting(workflow.proc, token="forged-token")
+    status, body = decide(api, document_id, {"decision": "approve"})
+    assert (status, body["error"]) == (410, "approval_token_invalid")
+    # Claimed, so a second attempt cannot resume anything; the workflow's timeout rejects it.
+    status, body = decide(api, document_id, {"decision": "approve"})
+    assert (status, body["error"]) == (409, "already_decided")
+
+
+class _Tasks:
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+        self.sent: list[str] = []
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        self.sent.append(token)
+        raise self.failure
+
+
+def test_an_expired_token_is_a_410(proc: Proc) -> None:
+    document_id = waiting(proc)
+    tasks = _Tasks(ApprovalExpiredError("the approval expired"))
+    with pytest.raises(ApprovalExpiredError) as caught:
+        approval.decide(
+            ALICE,
+            document_id,
+            {"decision": "approve"},
+            proc.store,
+            Approvals(proc.stack.documents_table),
+            tasks,
+            "api",
+        )
+    assert caught.value.status_code == 410
+    assert tasks.sent == [TOKEN]
+
+
+def test_a_decision_step_functions_did_not_take_can_be_sent_again(proc: Proc) -> None:
+    document_id = waiting(proc)
+    approvals = Approvals(proc.stack.documents_table)
+    tasks = _Tasks(errors.TransientError("Step Functions throttled"))
+    with pytest.raises(errors.TransientError):
+        approval.decide(
+            ALICE,
+            document_id,
+            {"decision": "approve"},
+            proc.store,
+            approvals,
+            tasks,
+            "api",
+        )
+    assert proc.doc(document_id).status is Status.AWAITING_APPROVAL
+    assert approvals.get(document_id)["token"] == TOKEN
+    assert "decision" not in approvals.get(document_id)
