@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from localcloud.patches import awslambda, cloudformation, events, stepfunctions
+from localcloud.patches import awslambda, cloudformation, events, sqs, stepfunctions
 from localcloud.patches.context import LocalCloud
 
 Patch = Callable[[LocalCloud], None]
@@ -30,6 +30,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("cfn-resources-without-model", cloudformation.resources_without_model),
     ("s3-event-async", events.s3_notification_async),
     ("sns-lambda-event", events.sns_lambda_event),
+    ("sqs-event-source-poller", sqs.event_source_poller),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),
 )
 

@@ -41,6 +41,12 @@ def handler(event, context):
     return {"statusCode": 201, "headers": {"x-route": event["routeKey"]},
             "body": json.dumps({"event": event})}
 """
+BATCH = """
+def handler(event, context):
+    print("batch", [r["body"] for r in event["Records"]])
+    failed = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"]
+    return {"batchItemFailures": failed}
+"""
 AUTHORIZER = """
 def handler(event, context):
     ok = event["headers"].get("authorization") == "good"
@@ -151,6 +157,31 @@ def template() -> dict[str, Any]:
                 },
             },
             "FailureQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-failures"}},
+            "Batch": _function(BATCH, "batch"),
+            "WorkDeadLetters": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"QueueName": "lc-work-dlq"},
+            },
+            "Work": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": "lc-work",
+                    "VisibilityTimeout": 1,
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetters", "Arn"]},
+                        "maxReceiveCount": 2,
+                    },
+                },
+            },
+            "WorkMapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["Work", "Arn"]},
+                    "FunctionName": {"Fn::GetAtt": ["Batch", "Arn"]},
+                    "BatchSize": 10,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                },
+            },
             "FailingInvokeConfig": {
                 "Type": "AWS::Lambda::EventInvokeConfig",
                 "Properties": {
@@ -406,6 +437,28 @@ def test_failed_async_invocation_is_retried_then_sent_to_on_failure(
     assert record["requestContext"]["approximateInvokeCount"] == 2  # MaximumRetryAttempts: 1
     assert record["requestPayload"] == {"doc": 1}
     assert record["responsePayload"]["errorMessage"] == "always fails"
+
+
+def test_sqs_poller_deletes_processed_and_dead_letters_failed_items(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    sqs, logs = cloud.client("sqs"), cloud.client("logs")
+    work = sqs.get_queue_url(QueueName="lc-work")["QueueUrl"]
+    dead = sqs.get_queue_url(QueueName="lc-work-dlq")["QueueUrl"]
+    sqs.send_message_batch(
+        QueueUrl=work,
+        Entries=[{"Id": "1", "MessageBody": "good"}, {"Id": "2", "MessageBody": "poison"}],
+    )
+    dead_letters = wait_for(lambda: sqs.receive_message(QueueUrl=dead).get("Messages"))
+    assert [m["Body"] for m in dead_letters] == ["poison"]
+    messages = [
+        e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/lc-batch")["events"]
+    ]
+    batches = [m for m in messages if m.startswith("batch ")]
+    assert batches[0] == "batch ['good', 'poison']"
+    assert batches[1:] == ["batch ['poison']"]  # redelivered after the visibility timeout
+    attributes = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
 
 
 def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[str, str]) -> None:
