@@ -141,6 +141,17 @@ class PythonPackaging {
     }
   }
 
+  /** .serverless/python-packaging.json: what was checked and how (read by bench/packaging.py). */
+  writeReport(spec, reports) {
+    const serviceDir = this.serverless.serviceDir;
+    const relative = (file) => path.relative(serviceDir, file);
+    const functions = spec.functions.map((fn) => ({ ...fn, archive: relative(fn.archive), layers: fn.layers.map(relative) }));
+    fs.writeFileSync(
+      path.join(serviceDir, '.serverless', 'python-packaging.json'),
+      `${JSON.stringify({ runtimeDistributions: spec.runtimeDistributions, functions, reports }, null, 2)}\n`
+    );
+  }
+
   checkImports() {
     const service = this.serverless.service;
     const provider = this.serverless.getProvider('aws');
@@ -190,6 +201,7 @@ class PythonPackaging {
       functions,
     };
     const { reports, stderr } = runScript(this.pythonBin(), 'import_check.py', spec, this.serverless.classes.Error);
+    this.writeReport(spec, reports);
     if (reports.length !== functions.length) {
       this.fail(`The import check did not report on every function: ${stderr}`, 'PYTHON_PACKAGING_IMPORT_CHECK');
     }

@@ -58,10 +58,11 @@ function renderTable(figures, findings, budget) {
     );
   }
   for (const queue of figures.queues) {
+    const needed = limits.SQS_VISIBILITY_FACTOR * queue.functionTimeout;
     lines.push(
       `queue ${queue.queue} -> ${queue.function}: visibility ${queue.visibilityTimeout ?? '?'} s, ` +
-        `needs >= ${limits.SQS_VISIBILITY_FACTOR} x ${queue.functionTimeout} s` +
-        (queue.batchingWindow ? ` + ${queue.batchingWindow} s` : '')
+        `needs >= ${needed} s (${limits.SQS_VISIBILITY_FACTOR} x ${queue.functionTimeout} s)` +
+        (queue.batchingWindow ? `, ${needed + queue.batchingWindow} s with the batching window` : '')
     );
   }
   lines.push(`budget: warn past ${Math.round(budget * 100)}% of a limit (custom.deploymentLimits.budget)`);

@@ -144,10 +144,9 @@ function checkLayer(layer, findings) {
 function checkQueue(queue, findings) {
   const subject = `function ${queue.function} (queue ${queue.queue})`;
   if (queue.functionTimeout === null) return;
-  const required = limits.SQS_VISIBILITY_FACTOR * queue.functionTimeout + queue.batchingWindow;
-  const basis =
-    `${limits.SQS_VISIBILITY_FACTOR} x timeout ${queue.functionTimeout} s` +
-    (queue.batchingWindow ? ` + batching window ${queue.batchingWindow} s` : '');
+  const factor = limits.SQS_VISIBILITY_FACTOR;
+  const required = factor * queue.functionTimeout;
+  const basis = `${factor} x timeout ${queue.functionTimeout} s`;
   if (queue.visibilityTimeout === null) {
     findings.add(
       'warning',
@@ -159,6 +158,7 @@ function checkQueue(queue, findings) {
     );
     return;
   }
+  const shortfall = 'otherwise messages reappear while still being processed and are handled twice';
   if (queue.visibilityTimeout < required) {
     findings.add(
       'error',
@@ -167,9 +167,21 @@ function checkQueue(queue, findings) {
       seconds(queue.visibilityTimeout),
       `at least ${required} s (${basis})`,
       `set the queue's VisibilityTimeout to ${required} or more, or lower the function timeout ` +
-        'to at most ' +
-        `${Math.floor((queue.visibilityTimeout - queue.batchingWindow) / limits.SQS_VISIBILITY_FACTOR)} s; ` +
-        'otherwise messages reappear while still being processed and are handled twice'
+        `to at most ${Math.floor(queue.visibilityTimeout / factor)} s; ${shortfall}`
+    );
+    return;
+  }
+  // Lambda holds messages for up to the batching window before invoking, so AWS's guidance
+  // with a window is six timeouts plus the window: short of that, warn.
+  const withWindow = required + queue.batchingWindow;
+  if (queue.batchingWindow && queue.visibilityTimeout < withWindow) {
+    findings.add(
+      'warning',
+      subject,
+      'SQS visibility timeout',
+      seconds(queue.visibilityTimeout),
+      `at least ${withWindow} s (${basis} + batching window ${queue.batchingWindow} s)`,
+      `set the queue's VisibilityTimeout to ${withWindow} or more; ${shortfall}`
     );
   }
 }

@@ -87,7 +87,7 @@ resources:
   assert.match(output, /^api\s+\S+ B 0%\s+\S+ B 0%\s+1\/5\s+.*10\/29 s\s+1024 MB\s+ok$/m);
   assert.match(output, /^worker\s+.*30\/900 s\s+1024 MB\s+ok$/m);
   assert.match(output, /^layer:deps\s+/m);
-  assert.match(output, /queue Jobs -> worker: visibility 180 s, needs >= 6 x 30 s/);
+  assert.match(output, /queue Jobs -> worker: visibility 180 s, needs >= 180 s \(6 x 30 s\)/);
   const report = JSON.parse(fs.readFileSync(path.join(dir, '.serverless', 'deployment-limits.json'), 'utf8'));
   const api = report.functions.find((fn) => fn.name === 'api');
   // individually packaged with handlers/**: both handler modules are in each package

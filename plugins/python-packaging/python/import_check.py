@@ -17,7 +17,6 @@ Usage: python3.12 import_check.py SPEC.json; prints one JSON line per function.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -75,7 +74,9 @@ result["modules"] = len(sys.modules)
 outside = sorted(
     name for name, mod in list(sys.modules.items())
     if getattr(mod, "__file__", None)
-    and not any(str(mod.__file__).startswith(p) for p in spec["paths"] + [sys.prefix, sys.base_prefix])
+    and not any(
+        str(mod.__file__).startswith(p) for p in spec["paths"] + [sys.prefix, sys.base_prefix]
+    )
 )
 result["outside"] = outside
 print(json.dumps(result))
@@ -110,15 +111,17 @@ def _elf_architecture(path: Path) -> str | None:
     return ELF_MACHINES.get(int.from_bytes(header[18:20], "little"), f"machine {header[18]}")
 
 
-def _wrong_architecture(roots: list[Path], expected: str) -> list[str]:
+def _wrong_architecture(root: Path, lambda_root: str, expected: str) -> list[str]:
+    """Shared objects under root not built for `expected`, named by their path on Lambda."""
     wrong = []
-    for root in roots:
-        for library in sorted(root.rglob("*.so*")):
-            if not library.is_file():
-                continue
-            found = _elf_architecture(library)
-            if found is not None and found != expected:
-                wrong.append(f"{library.relative_to(root.parent)} is built for {found}")
+    for library in sorted(root.rglob("*.so*")):
+        if not library.is_file():
+            continue
+        found = _elf_architecture(library)
+        if found is not None and found != expected:
+            wrong.append(
+                f"{lambda_root}/{library.relative_to(root).as_posix()} is built for {found}"
+            )
     return wrong
 
 
@@ -158,7 +161,45 @@ def _classify_incomplete(
     return None
 
 
-def check_function(function: dict[str, Any], spec: dict[str, Any], host: str) -> dict[str, Any]:
+class Workspace:
+    """One scratch directory per run: layers unpacked once per distinct layer list, and the
+    runtime's boto3 stack linked once; each function's code unpacked afresh."""
+
+    def __init__(self, root: Path, spec: dict[str, Any]) -> None:
+        self.root = root
+        self.spec = spec
+        self._opts: dict[tuple[str, ...], Path] = {}
+        self._runtime: Path | None = None
+        self._count = 0
+
+    def runtime(self) -> Path:
+        if self._runtime is None:
+            self._runtime = self.root / "runtime"
+            _runtime_stack(
+                self.spec["runtimeSitePackages"], self.spec["runtimeDistributions"], self._runtime
+            )
+        return self._runtime
+
+    def opt(self, layers: list[str]) -> Path:
+        key = tuple(layers)
+        if key not in self._opts:
+            opt = self.root / f"opt{len(self._opts)}"
+            opt.mkdir()
+            for layer in layers:  # in order: a later layer overwrites, as on Lambda
+                _extract(layer, opt)
+            self._opts[key] = opt
+        return self._opts[key]
+
+    def task(self, archive: str) -> Path:
+        self._count += 1
+        task = self.root / f"task{self._count}"
+        task.mkdir()
+        _extract(archive, task)
+        return task
+
+
+def check_function(function: dict[str, Any], workspace: Workspace, host: str) -> dict[str, Any]:
+    spec = workspace.spec
     architecture = function["architecture"]
     size = sum(_unzipped_bytes(archive) for archive in [function["archive"], *function["layers"]])
     if size > UNZIPPED_LIMIT:
@@ -168,100 +209,99 @@ def check_function(function: dict[str, Any], spec: dict[str, Any], host: str) ->
             "error": f"not unpacked: code and layers unzip to {size:,} bytes, past Lambda's "
             f"{UNZIPPED_LIMIT:,} (see the deployment limits)",
         }
-    with tempfile.TemporaryDirectory(prefix="import-check-") as work:
-        base = Path(work)
-        task, opt, runtime = base / "task", base / "opt", base / "runtime"
-        task.mkdir()
-        opt.mkdir()
-        _extract(function["archive"], task)
-        for layer in function["layers"]:
-            _extract(layer, opt)
-        _runtime_stack(spec["runtimeSitePackages"], spec["runtimeDistributions"], runtime)
-        paths = [
-            str(task),
-            str(opt / "python" / "lib" / "python3.12" / "site-packages"),
-            str(opt / "python"),
-            str(runtime),
-        ]
-        module, _, attribute = function["handler"].rpartition(".")
-        wrong = _wrong_architecture([task, opt], architecture)
-        if wrong:
-            return {
-                "function": function["name"],
-                "status": "failed",
-                "error": f"shared objects do not match the function architecture {architecture}: "
-                + "; ".join(wrong[:5]),
-            }
-        environment = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "AWS_REGION": spec["region"],
-            "AWS_DEFAULT_REGION": spec["region"],
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-            "AWS_LAMBDA_FUNCTION_NAME": function["functionName"],
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function["memory"]),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "LAMBDA_TASK_ROOT": str(task),
-            "LAMBDA_RUNTIME_DIR": str(runtime),
-            **function["environment"],
+    task = workspace.task(function["archive"])
+    opt = workspace.opt(function["layers"])
+    runtime = workspace.runtime()
+    paths = [
+        str(task),
+        str(opt / "python" / "lib" / "python3.12" / "site-packages"),
+        str(opt / "python"),
+        str(runtime),
+    ]
+    module, _, attribute = function["handler"].rpartition(".")
+    wrong = _wrong_architecture(task, "/var/task", architecture) + _wrong_architecture(
+        opt, "/opt", architecture
+    )
+    if wrong:
+        return {
+            "function": function["name"],
+            "status": "failed",
+            "error": f"shared objects do not match the function architecture {architecture}: "
+            + "; ".join(wrong[:5]),
         }
-        request = {
-            "paths": paths,
-            "module": module.replace("/", "."),
-            "attribute": attribute,
-            "distributions": function["distributions"],
+    environment = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "AWS_REGION": spec["region"],
+        "AWS_DEFAULT_REGION": spec["region"],
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_LAMBDA_FUNCTION_NAME": function["functionName"],
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function["memory"]),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "LAMBDA_TASK_ROOT": str(task),
+        "LAMBDA_RUNTIME_DIR": str(runtime),
+        **function["environment"],
+    }
+    request = {
+        "paths": paths,
+        "module": module.replace("/", "."),
+        "attribute": attribute,
+        "distributions": function["distributions"],
+    }
+    # the interpreter is the configured Python 3.12; the code is this file's BOOTSTRAP
+    completed = subprocess.run(  # noqa: S603
+        [spec["python"], "-I", "-S", "-B", "-c", BOOTSTRAP, json.dumps(request)],
+        cwd=task,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    try:
+        result = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {
+            "function": function["name"],
+            "status": "failed",
+            "error": f"the interpreter exited with {completed.returncode}: "
+            + (completed.stderr.strip()[-2000:] or "no output"),
         }
-        completed = subprocess.run(
-            [spec["python"], "-I", "-S", "-B", "-c", BOOTSTRAP, json.dumps(request)],
-            cwd=task,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
+    if result["ok"]:
+        status = "ok"
+    elif architecture != host and (
+        native := _classify_incomplete(result, [task, opt / "python"], architecture)
+    ):
+        status = "incomplete"
+        result["error"] = (
+            f"stopped at native module {native} built for {architecture}, which this "
+            f"{host} host cannot load; the import check is complete on a {architecture} host"
         )
-        lines = completed.stdout.strip().splitlines()
-        try:
-            result = json.loads(lines[-1])
-        except (IndexError, json.JSONDecodeError):
-            return {
-                "function": function["name"],
-                "status": "failed",
-                "error": f"the interpreter exited with {completed.returncode}: "
-                + (completed.stderr.strip()[-2000:] or "no output"),
-            }
-        if result["ok"]:
-            status = "ok"
-        elif architecture != host and (
-            native := _classify_incomplete(result, [task, opt / "python"], architecture)
-        ):
-            status = "incomplete"
-            result["error"] = (
-                f"stopped at native module {native} built for {architecture}, which this "
-                f"{host} host cannot load; the import check is complete on a {architecture} host"
-            )
-        else:
-            status = "failed"
-        report = {"function": function["name"], "status": status, "seconds": result["seconds"]}
-        for key in ("error", "traceback", "outside"):
-            if result.get(key):
-                report[key] = result[key]
-        return report
+    else:
+        status = "failed"
+    report = {"function": function["name"], "status": status, "seconds": result["seconds"]}
+    for key in ("error", "traceback", "outside"):
+        if result.get(key):
+            report[key] = result[key]
+    return report
 
 
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[1]).read_text())
     host = HOST_ARCHITECTURES.get(platform.machine().lower(), platform.machine())
     failed = False
-    for function in spec["functions"]:
-        try:
-            report = check_function(function, spec, host)
-        except (CheckError, subprocess.TimeoutExpired) as exc:
-            report = {"function": function["name"], "status": "failed", "error": str(exc)}
-        failed = failed or report["status"] == "failed"
-        print(json.dumps(report), flush=True)
+    with tempfile.TemporaryDirectory(prefix="import-check-") as work:
+        workspace = Workspace(Path(work), spec)
+        for function in spec["functions"]:
+            try:
+                report = check_function(function, workspace, host)
+            except (CheckError, subprocess.TimeoutExpired) as exc:
+                report = {"function": function["name"], "status": "failed", "error": str(exc)}
+            failed = failed or report["status"] == "failed"
+            print(json.dumps(report), flush=True)
     return 1 if failed else 0
 
 

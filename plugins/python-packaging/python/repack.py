@@ -14,7 +14,6 @@ Prints one JSON line per archive: path, entries, compiled, failed (files that do
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
 import py_compile
@@ -28,7 +27,7 @@ from typing import Any
 
 RUNTIME = (3, 12)
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
-COMPRESS_LEVEL = 9
+COMPRESS_LEVEL = 6
 UNZIPPED_LIMIT = 262_144_000  # Lambda: code and layers, unzipped
 
 

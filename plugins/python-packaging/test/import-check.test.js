@@ -84,7 +84,7 @@ test('each packaging mistake fails the check with its cause', () => {
     ['failed', 'ImportError: no installed metadata (*.dist-info) for: dep'],
     ['failed', "KeyError: 'DOCUMENTS_TABLE'"],
     ['failed', "AttributeError: module handlers.main has no callable 'handler'"],
-    ['failed', `shared objects do not match the function architecture ${FOREIGN}: opt/python/speed/_native${SO_SUFFIX[HOST]} is built for ${HOST}`],
+    ['failed', `shared objects do not match the function architecture ${FOREIGN}: /opt/python/speed/_native${SO_SUFFIX[HOST]} is built for ${HOST}`],
   ]);
   assert.match(reports[0].traceback, /handlers\/main\.py", line 1/);
 });
