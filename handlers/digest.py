@@ -11,12 +11,14 @@ from docflow.schedules.service import build_digest, send_digest
 from docflow.schedules.store import StatusIndex
 from shared.events import ScheduledEvent
 from shared.handler import lambda_handler
+from shared.idempotency import Idempotency
 from shared.settings import Settings, env
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DigestSettings(Settings):
     documents_table: str = env("DOCUMENTS_TABLE")
+    idempotency_table: str = env("IDEMPOTENCY_TABLE")
     sender: str = env("NOTIFY_SENDER")
     recipients: tuple[str, ...] = env("DIGEST_RECIPIENTS")
     lookback_hours: int = env("DIGEST_LOOKBACK_HOURS", 24)
@@ -25,6 +27,7 @@ class DigestSettings(Settings):
 settings = DigestSettings.load()
 index = StatusIndex(settings.documents_table)
 mailer = SesMailer(settings.sender)
+idempotency = Idempotency(settings.idempotency_table)
 
 
 @lambda_handler(trigger="event", settings=settings)
@@ -32,5 +35,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     scheduled = ScheduledEvent.from_event(event)
     now = datetime.fromisoformat(scheduled.time.replace("Z", "+00:00"))
     digest = build_digest(index, settings.stage, settings.lookback_hours, now)
-    sent = send_digest(digest, mailer, settings.recipients)
-    return {"counts": digest.counts, "failures": digest.failures_total, "sent": len(sent)}
+    # Lambda retries an asynchronous invocation with the same event: one digest per tick.
+    ran, sent = idempotency.run_once(
+        f"digest#{scheduled.event_id}",
+        lambda: send_digest(digest, mailer, settings.recipients),
+    )
+    return {
+        "counts": digest.counts,
+        "failures": digest.failures_total,
+        "sent": len(sent) if ran else 0,
+    }

@@ -161,3 +161,7 @@ def test_daily_digest_mails_counts_failures_and_waiting_approvals(
     assert recent_failure.document_id in body
     assert waiting.document_id in body
     assert "  processed                 3" in body
+
+    # Lambda retries the same scheduled event: no second digest.
+    assert digest.handler(scheduled(), LambdaContext("digest"))["sent"] == 0
+    assert len(sent_emails()) == 2
