@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from localcloud.patches import awslambda, cloudformation, events, sqs, stepfunctions
+from localcloud.patches import awslambda, cloudformation, events, sqs, stepfunctions, streams
 from localcloud.patches.context import LocalCloud
 
 Patch = Callable[[LocalCloud], None]
@@ -31,6 +31,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("s3-event-async", events.s3_notification_async),
     ("sns-lambda-event", events.sns_lambda_event),
     ("sqs-event-source-poller", sqs.event_source_poller),
+    ("dynamodb-stream-poller", streams.dynamodb_stream_poller),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),
 )
 

@@ -47,6 +47,13 @@ def handler(event, context):
     failed = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"]
     return {"batchItemFailures": failed}
 """
+STREAM = """
+def handler(event, context):
+    ids = [r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]]
+    print("stream", ids, [r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
+    if "poison" in ids:
+        raise ValueError("poison")
+"""
 AUTHORIZER = """
 def handler(event, context):
     ok = event["headers"].get("authorization") == "good"
@@ -158,6 +165,34 @@ def template() -> dict[str, Any]:
             },
             "FailureQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-failures"}},
             "Batch": _function(BATCH, "batch"),
+            "Stream": _function(STREAM, "stream"),
+            "StreamTable": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "TableName": "lc-stream",
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                },
+            },
+            "StreamFailures": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"QueueName": "lc-stream-failures"},
+            },
+            "StreamMapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["StreamTable", "StreamArn"]},
+                    "FunctionName": {"Fn::GetAtt": ["Stream", "Arn"]},
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": 10,
+                    "MaximumRetryAttempts": 1,
+                    "DestinationConfig": {
+                        "OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}
+                    },
+                },
+            },
             "WorkDeadLetters": {
                 "Type": "AWS::SQS::Queue",
                 "Properties": {"QueueName": "lc-work-dlq"},
@@ -459,6 +494,42 @@ def test_sqs_poller_deletes_processed_and_dead_letters_failed_items(
     assert batches[1:] == ["batch ['poison']"]  # redelivered after the visibility timeout
     attributes = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+def test_stream_poller_delivers_in_order_retries_then_gives_up(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    ddb, sqs, logs = cloud.client("dynamodb"), cloud.client("sqs"), cloud.client("logs")
+
+    def batches() -> list[str]:
+        try:
+            events = logs.filter_log_events(logGroupName="/aws/lambda/lc-stream")["events"]
+        except logs.exceptions.ResourceNotFoundException:  # before the first invocation
+            return []
+        return [e["message"] for e in events if e["message"].startswith("stream ")]
+
+    ddb.put_item(TableName="lc-stream", Item={"id": {"S": "a"}})
+    wait_for(lambda: any(b.startswith("stream ['a']") for b in batches()))
+    ddb.put_item(TableName="lc-stream", Item={"id": {"S": "poison"}})
+    queue = sqs.get_queue_url(QueueName="lc-stream-failures")["QueueUrl"]
+    failure = json.loads(
+        wait_for(lambda: sqs.receive_message(QueueUrl=queue).get("Messages"))[0]["Body"]
+    )
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 2  # MaximumRetryAttempts: 1
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    ddb.put_item(TableName="lc-stream", Item={"id": {"S": "c"}})
+    wait_for(lambda: any(b.startswith("stream ['c']") for b in batches()))
+    seen = batches()
+    assert [b.split("]")[0] for b in seen] == [
+        "stream ['a'",
+        "stream ['poison'",
+        "stream ['poison'",
+        "stream ['c'",
+    ]
+    numbers = [int(b.split("['")[-1].split("'")[0]) for b in seen]
+    assert numbers == sorted(numbers)
+    assert numbers[0] < numbers[1] == numbers[2] < numbers[3]
 
 
 def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[str, str]) -> None:
