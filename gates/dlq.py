@@ -47,6 +47,11 @@ def check(template: Template) -> list[Finding]:
         for rid, res in resources(template, "AWS::Lambda::Function").items()
         if props(res).get("DeadLetterConfig", {}).get("TargetArn")
     }
+    # EventBridge can keep what it failed to deliver in the target's own dead-letter queue.
+    for rule in resources(template, "AWS::Events::Rule").values():
+        for target in props(rule).get("Targets", []) or []:
+            if (target.get("DeadLetterConfig") or {}).get("Arn"):
+                protected.add(target_id(target.get("Arn")))
     for rid, res in resources(template, "AWS::Lambda::Permission").items():
         body = props(res)
         function = target_id(body.get("FunctionName"))

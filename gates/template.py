@@ -81,15 +81,24 @@ def queue_name(resource: Resource) -> str | None:
 
 
 def dead_letter_queue_ids(template: Template) -> set[str]:
-    """Queues named *-dlq, and every queue another queue's redrive policy points at."""
+    """Queues that hold what failed elsewhere: named *-dlq, a redrive policy's target, an
+    on-failure destination (async invocation, stream mapping) or a function's DeadLetterConfig.
+    """
     queues = resources(template, "AWS::SQS::Queue")
     ids = {rid for rid, res in queues.items() if (queue_name(res) or "").endswith("-dlq")}
-    for res in queues.values():
-        redrive = props(res).get("RedrivePolicy")
+    pointers: list[Any] = []
+    for res in resources(template).values():
+        body = props(res)
+        redrive = body.get("RedrivePolicy")
         if isinstance(redrive, Mapping):
-            target = target_id(redrive.get("deadLetterTargetArn"))
-            if target:
-                ids.add(target)
+            pointers.append(redrive.get("deadLetterTargetArn"))
+        destination = body.get("DestinationConfig")
+        if isinstance(destination, Mapping):
+            pointers.append((destination.get("OnFailure") or {}).get("Destination"))
+        dead_letter = body.get("DeadLetterConfig")
+        if isinstance(dead_letter, Mapping):
+            pointers.append(dead_letter.get("TargetArn"))
+    ids |= {target for target in map(target_id, pointers) if target in queues}
     return ids
 
 

@@ -59,6 +59,16 @@ def _workflow_resources() -> dict[str, Any]:
             },
         },
         "NotifyDead": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "dead-letters"}},
+        "StreamFailures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "failures"}},
+        "LogMapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["LogStream", "Arn"]},
+                "DestinationConfig": {
+                    "OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}
+                },
+            },
+        },
         "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
         "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": {}},
         "MonthlyBudget": {
@@ -94,6 +104,7 @@ def test_generated_alarms_cover_every_resource_kind_the_gate_requires() -> None:
         "ProcessingStateMachineTimedOutAlarm",
         "LogStreamIteratorAgeAlarm",
         "NotifyDeadDepthAlarm",
+        "StreamFailuresDepthAlarm",
         "HttpApi5xxRateAlarm",
     }
     duration = resources["ProcessLambdaFunctionDurationAlarm"]["Properties"]
@@ -112,6 +123,7 @@ def test_without_the_generator_the_gate_fails_on_the_same_resources() -> None:
         "ProcessingStateMachine",
         "LogStream",
         "NotifyDead",
+        "StreamFailures",
         "HttpApi",
     }
 

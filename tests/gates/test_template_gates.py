@@ -8,6 +8,7 @@ import pytest
 
 from gates import dlq, iam, monitoring, retention, secrets
 from gates.findings import Finding
+from gates.template import dead_letter_queue_ids
 
 
 def _role(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -386,3 +387,49 @@ def test_monitoring_gate_fails_reserved_concurrency_that_differs_from_the_config
     assert [str(f) for f in monitoring.check(_monitored(), config, "dev")] == [
         "[cost] Fn: ReservedConcurrentExecutions 5, stage says 50"
     ]
+
+
+def test_a_queue_used_as_an_on_failure_destination_is_a_dead_letter_queue() -> None:
+    template = {
+        "Resources": {
+            "Logs": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
+            "SyncFailures": _queue("docflow-dev-sync-failures"),
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["Logs", "Arn"]},
+                    "DestinationConfig": {
+                        "OnFailure": {"Destination": {"Fn::GetAtt": ["SyncFailures", "Arn"]}}
+                    },
+                },
+            },
+        }
+    }
+    assert dlq.check(template) == []
+    assert dead_letter_queue_ids(template) == {"SyncFailures"}
+
+
+def test_an_eventbridge_target_dead_letter_queue_protects_a_scheduled_function() -> None:
+    template = {
+        "Resources": {
+            "DigestLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "Permission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": {"Fn::GetAtt": ["DigestLambdaFunction", "Arn"]},
+                    "Principal": "events.amazonaws.com",
+                },
+            },
+            "Schedule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Targets": [{"Arn": {"Fn::GetAtt": ["DigestLambdaFunction", "Arn"]}}]
+                },
+            },
+        }
+    }
+    assert _gates(dlq.check(template)) == [("dlq", "DigestLambdaFunction")]
+
+    target = template["Resources"]["Schedule"]["Properties"]["Targets"][0]
+    target["DeadLetterConfig"] = {"Arn": {"Fn::GetAtt": ["DigestDlq", "Arn"]}}
+    assert dlq.check(template) == []

@@ -26,13 +26,24 @@ function byType(resources, type) {
   return Object.entries(resources).filter(([, r]) => r && r.Type === type);
 }
 
+// Queues that hold what failed elsewhere: named *-dlq, a redrive policy's target, an
+// on-failure destination (async invocation, stream mapping) or a function's DeadLetterConfig.
+// gates/template.py's dead_letter_queue_ids is the same rule; the monitoring gate checks it.
 function deadLetterQueueIds(resources) {
+  const queues = new Set(byType(resources, 'AWS::SQS::Queue').map(([id]) => id));
   const ids = new Set();
-  for (const [id, queue] of byType(resources, 'AWS::SQS::Queue')) {
-    const props = queue.Properties || {};
-    if ((textOf(props.QueueName) || '').endsWith('-dlq')) ids.add(id);
-    const target = props.RedrivePolicy && targetOf(props.RedrivePolicy.deadLetterTargetArn);
-    if (target) ids.add(target);
+  for (const [id, resource] of Object.entries(resources)) {
+    const props = (resource && resource.Properties) || {};
+    if (queues.has(id) && (textOf(props.QueueName) || '').endsWith('-dlq')) ids.add(id);
+    const pointers = [
+      props.RedrivePolicy && props.RedrivePolicy.deadLetterTargetArn,
+      props.DestinationConfig && props.DestinationConfig.OnFailure && props.DestinationConfig.OnFailure.Destination,
+      props.DeadLetterConfig && props.DeadLetterConfig.TargetArn,
+    ];
+    for (const pointer of pointers) {
+      const target = targetOf(pointer);
+      if (target && queues.has(target)) ids.add(target);
+    }
   }
   return [...ids].sort();
 }
