@@ -2,8 +2,8 @@
 
 `definition(stage)` reads stepfunctions/processing.yml the way osls and
 serverless-step-functions would for `stage`: `${self:custom.config.*}` from config/<stage>.yml,
-`Fn::GetAtt [function, Arn]` as the function's ARN. `compiled_definition(path)` reads it from
-a template `sls package` produced (`make package STAGE=dev`).
+`Ref: <function>` as the function's ARN (as the plugin inlines it).
+`compiled_definition(path)` reads it from a template `sls package` produced.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ def function_arn(function: str, prefix: str = "docflow-test") -> str:
 
 def _resolve(value: Any, config: dict[str, Any], prefix: str) -> Any:
     if isinstance(value, dict):
-        if set(value) == {"Fn::GetAtt"}:
-            name, attribute = value["Fn::GetAtt"]
-            assert attribute == "Arn", value
-            return function_arn(name, prefix)
+        if set(value) == {"Ref"}:
+            return function_arn(value["Ref"], prefix)
         return {k: _resolve(v, config, prefix) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve(v, config, prefix) for v in value]
@@ -76,7 +74,20 @@ def compiled_definition(template_path: Path) -> dict[str, Any]:
         body,
     )
     assert "${" not in text, "the definition references more than pseudo parameters"
-    return dict(json.loads(text))
+    return _without_default_query_language(json.loads(text))
+
+
+def _without_default_query_language(value: Any) -> Any:
+    """The plugin writes `"QueryLanguage": "JSONPath"` (the default) on every state."""
+    if isinstance(value, dict):
+        return {
+            k: _without_default_query_language(v)
+            for k, v in value.items()
+            if not (k == "QueryLanguage" and v == "JSONPath")
+        }
+    if isinstance(value, list):
+        return [_without_default_query_language(v) for v in value]
+    return value
 
 
 def all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 from pathlib import Path
 from typing import Any
@@ -155,12 +156,16 @@ def test_every_retryable_error_class_is_retried_by_name() -> None:
 
 
 def test_the_compiled_template_holds_the_same_valid_definition() -> None:
-    """Needs `make package STAGE=dev` (or sls package) to have run; checks what deploys."""
-    template = ROOT / ".serverless" / "dev" / "cloudformation-template-update-stack.json"
+    """Needs `make package STAGE=dev` (or sls package) to have run; checks what deploys.
+
+    DOCFLOW_COMPILED_TEMPLATE names another compiled template (`sls package --package DIR`).
+    """
+    default = ROOT / ".serverless" / "dev" / "cloudformation-template-update-stack.json"
+    template = Path(os.environ.get("DOCFLOW_COMPILED_TEMPLATE") or default)
     source = ROOT / "stepfunctions" / "processing.yml"
     if not template.exists() or template.stat().st_mtime < source.stat().st_mtime:
         pytest.skip("no current compiled template: run `make package STAGE=dev` first")
-    compiled = compiled_definition(Path(template))
+    compiled = compiled_definition(template)
     config = yaml.safe_load((ROOT / "config" / "dev.yml").read_text())
     check_definition(compiled, config["processing"]["approvalTimeoutSeconds"])
     expected = definition("dev", prefix="docflow-dev")
