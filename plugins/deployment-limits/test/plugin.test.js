@@ -29,12 +29,14 @@ function service(yml, files = {}) {
   return dir;
 }
 
-function slsPackage(dir) {
-  const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+function slsRun(dir, args, extraEnv = {}) {
+  const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', ...extraEnv };
   delete env.AWS_PROFILE;
-  const result = spawnSync(process.execPath, [sls, 'package', '--stage', 'test'], { cwd: dir, env, encoding: 'utf8', timeout: 120000 });
+  const result = spawnSync(process.execPath, [sls, ...args, '--stage', 'test'], { cwd: dir, env, encoding: 'utf8', timeout: 120000 });
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
+
+const slsPackage = (dir) => slsRun(dir, ['package']);
 
 const HEADER = `service: limits-fixture
 frameworkVersion: '>=4'
@@ -152,4 +154,35 @@ test('a budget outside (0, 1] is rejected with the setting named', () => {
   assert.throws(() => plugin.budget(), /custom\.deploymentLimits\.budget must be a number in \(0, 1\], such as 0\.8; got 80/);
   fake.service.custom = {};
   assert.equal(plugin.budget(), 0.8);
+});
+
+test('sls deploy --package checks the prepackaged template and artifacts before anything is uploaded', () => {
+  const dir = service(
+    `${HEADER}
+functions:
+  api:
+    handler: handlers/api.handle
+    timeout: 10
+    events:
+      - httpApi: 'GET /documents'
+`,
+    { 'handlers/api.py': 'def handle(event, context):\n    return None\n' }
+  );
+  const packageDir = path.join(dir, 'artifacts');
+  const packaged = slsRun(dir, ['package', '--package', packageDir]);
+  assert.equal(packaged.status, 0, packaged.output);
+  // the package changes after the check at package time (edited, or built elsewhere)
+  const templateFile = path.join(packageDir, 'cloudformation-template-update-stack.json');
+  const template = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+  template.Resources.ApiLambdaFunction.Properties.Timeout = 40;
+  fs.writeFileSync(templateFile, JSON.stringify(template));
+  // any AWS call would fail with ECONNREFUSED: the check must stop the deploy first
+  const { status, output } = slsRun(dir, ['deploy', '--package', packageDir], {
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  });
+  assert.notEqual(status, 0, output);
+  assert.match(output, /Deployment limits broken \(1\):\n\s+- function api: timeout behind the HTTP API is 40 s, limit 29 s/);
+  assert.doesNotMatch(output, /ECONNREFUSED/);
 });
