@@ -23,7 +23,7 @@ class ProcessingSettings(Settings):
     thumbnail_size: int = env("THUMBNAIL_SIZE", 256)
     web_max_size: int = env("WEB_MAX_SIZE", 2048)
     web_quality: int = env("WEB_QUALITY", 80)
-    csv_required_columns: tuple[str, ...] = env("CSV_REQUIRED_COLUMNS", ("id", "date", "amount"))
+    csv_required_columns: tuple[str, ...] = env("CSV_REQUIRED_COLUMNS", ("amount",))
     csv_amount_column: str = env("CSV_AMOUNT_COLUMN", "amount")
     csv_date_column: str = env("CSV_DATE_COLUMN", "date")
     amount_threshold: str = env("POLICY_AMOUNT_THRESHOLD", "10000")
