@@ -488,9 +488,11 @@ class LambdaRunner:
 
     @staticmethod
     def _lines(output: bytes) -> list[tuple[int, str]]:
+        # One log event per line; a record the runtime joined with \r (a traceback) stays one
+        # event, shown on several lines, as in CloudWatch.
         stamp = _now_ms()
         text = output.decode("utf-8", errors="replace")
-        return [(stamp, line) for line in text.splitlines() if line.strip()]
+        return [(stamp, line.replace("\r", "\n")) for line in text.split("\n") if line.strip()]
 
     def shutdown(self) -> None:
         with self._lock:

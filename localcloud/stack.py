@@ -125,9 +125,9 @@ def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dic
     outputs, resources = _stack_resources(endpoint_url, stack_name)
     by_type: dict[str, dict[str, str]] = {}
     for resource in resources:
-        by_type.setdefault(resource["ResourceType"], {})[resource["LogicalResourceId"]] = resource[
-            "PhysicalResourceId"
-        ]
+        if resource.get("PhysicalResourceId"):
+            kind = by_type.setdefault(resource["ResourceType"], {})
+            kind[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
     keys_file = state_dir / KEYS_FILE
     previous = json.loads(keys_file.read_text()) if keys_file.exists() else {}
     secret_name = config["api"]["keysSecretName"]

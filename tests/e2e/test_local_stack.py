@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 FINAL = {"processed", "rejected", "quarantined", "failed"}
 # The EICAR antivirus test file (not a virus; every scanner must flag it).
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-CSV = b"invoice,amount,currency\nINV-1,12.50,EUR\nINV-2,7.00,EUR\n"
+CSV = b"id,date,amount\nINV-1,2026-11-01,12.50\nINV-2,2026-11-02,7.00\n"
 
 
 def test_timing_out_function_fails_as_task_timed_out_and_logs_it(local_stack: LocalStack) -> None:

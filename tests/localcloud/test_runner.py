@@ -138,7 +138,9 @@ def test_unhandled_error_has_lambdas_shape(runner: LambdaRunner, function: Funct
     assert error["errorMessage"] == "the document is not a document"
     assert error["requestId"] == result.request_id
     assert 'handlers/demo.py", line' in error["stackTrace"][0]  # starts in the function's code
-    assert "[ERROR] ValueError: the document is not a document" in result.log_lines
+    (record,) = [line for line in result.log_lines if line.startswith("[ERROR]")]
+    assert record.startswith("[ERROR] ValueError: the document is not a document\n")
+    assert "Traceback (most recent call last):\n" in record  # one event for the whole trace
     # the environment survives a handled exception
     assert json.loads(runner.invoke(function, "{}").payload)["cold"] is False
 
