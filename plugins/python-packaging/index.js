@@ -43,6 +43,8 @@ class PythonPackaging {
     skipLayerComparisonWhenPackaging(serverless, this.log);
     this.hooks = {
       'after:package:createDeploymentArtifacts': () => this.compileAndRepack(),
+      // `sls deploy function -f NAME` repackages that function alone (its layers stay)
+      'after:deploy:function:packageFunction': () => this.compileAndRepack(this.options.function),
       'before:aws:package:finalize:saveServiceState': () => this.checkImports(),
     };
   }
@@ -103,13 +105,14 @@ class PythonPackaging {
     return [...used];
   }
 
-  compileAndRepack() {
+  compileAndRepack(onlyFunction = null) {
     const archives = new Map();
-    for (const { fn } of this.pythonFunctions()) {
+    for (const { name, fn } of this.pythonFunctions()) {
+      if (onlyFunction && name !== onlyFunction) continue;
       const artifact = this.functionArtifact(fn);
       if (artifact) archives.set(artifact, '/var/task');
     }
-    const layerArtifacts = this.layerArtifacts();
+    const layerArtifacts = onlyFunction ? {} : this.layerArtifacts();
     for (const name of this.pythonLayerNames()) {
       if (layerArtifacts[name]) archives.set(layerArtifacts[name], '/opt');
     }
