@@ -85,7 +85,7 @@ up: deps
 down:
 	@if [ -x $(PY) ]; then $(PY) -m localcloud down; fi
 
-demo: deps
+demo: up
 	$(PY) -m scripts.demo
 
 bench: deps
