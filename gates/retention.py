@@ -5,7 +5,8 @@ removal and replacement (DeletionPolicy and UpdateReplacePolicy Retain), tables 
 point-in-time recovery (and deletion protection when the stage asks for it), buckets
 are versioned. With `retainData: false` (local, dev) nothing is retained, so removing a
 stage leaves no orphans. The framework's deployment bucket holds only build artifacts
-and is left out. Exemptions name the resource and the reason in EXEMPT below.
+and is left out. Exemptions name the resource and the reason: in EXEMPT below, or on the
+resource itself as `Metadata: {RetentionExempt: <reason>}` next to its definition.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ EXEMPT: dict[str, str] = {
         "idempotency keys expire within a day; losing them on stack removal only means an "
         "event delivered before the removal could be processed again after re-creation"
     ),
+    "BreakersTable": (
+        "webhook circuit-breaker state; losing it closes every breaker, which the next "
+        "failures re-open"
+    ),
 }
 
 _STORES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
@@ -28,7 +33,8 @@ _STORES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
 def check(template: Template, retain: bool, deletion_protection: bool = False) -> list[Finding]:
     found: list[Finding] = []
     for rid, res in resources(template, *_STORES).items():
-        if rid in EXEMPT:
+        reason = (res.get("Metadata") or {}).get("RetentionExempt")
+        if rid in EXEMPT or (isinstance(reason, str) and reason.strip()):
             continue
         body = props(res)
         policies = {k: res.get(k, "Delete") for k in ("DeletionPolicy", "UpdateReplacePolicy")}

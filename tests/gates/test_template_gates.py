@@ -433,3 +433,14 @@ def test_an_eventbridge_target_dead_letter_queue_protects_a_scheduled_function()
     target = template["Resources"]["Schedule"]["Properties"]["Targets"][0]
     target["DeadLetterConfig"] = {"Arn": {"Fn::GetAtt": ["DigestDlq", "Arn"]}}
     assert dlq.check(template) == []
+
+
+def test_retention_gate_accepts_a_store_that_states_why_it_is_transient() -> None:
+    table = _table("Delete", False)
+    template = {"Resources": {"T": table}}
+    assert len(retention.check(template, retain=True)) == 3
+
+    table["Metadata"] = {"RetentionExempt": "cache of values recomputed on demand"}
+    assert retention.check(template, retain=True) == []
+    table["Metadata"] = {"RetentionExempt": "  "}
+    assert len(retention.check(template, retain=True)) == 3
