@@ -20,6 +20,7 @@ from shared.settings import Settings, env
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WebhookSettings(Settings):
     subscribers_table: str = env("SUBSCRIBERS_TABLE")
+    subscribers_cache_seconds: int = env("SUBSCRIBERS_CACHE_SECONDS", 60)
     breakers_table: str = env("BREAKERS_TABLE")
     idempotency_table: str = env("IDEMPOTENCY_TABLE")
     signing_secret: str = env("WEBHOOK_SECRET_NAME")
@@ -35,7 +36,7 @@ class WebhookSettings(Settings):
 
 settings = WebhookSettings.load()
 dispatcher = Dispatcher(
-    Subscribers(settings.subscribers_table),
+    Subscribers(settings.subscribers_table, ttl_seconds=settings.subscribers_cache_seconds),
     CircuitBreaker(
         BreakerStore(settings.breakers_table),
         BreakerPolicy(settings.failure_threshold, settings.open_seconds, settings.trial_seconds),
