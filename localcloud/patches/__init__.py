@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from localcloud.patches import awslambda, cloudformation, events, sqs, stepfunctions, streams
+from localcloud.patches import (
+    awslambda,
+    cloudformation,
+    events,
+    schedules,
+    sqs,
+    stepfunctions,
+    streams,
+)
 from localcloud.patches.context import LocalCloud
 
 Patch = Callable[[LocalCloud], None]
@@ -32,6 +40,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("sns-lambda-event", events.sns_lambda_event),
     ("sqs-event-source-poller", sqs.event_source_poller),
     ("dynamodb-stream-poller", streams.dynamodb_stream_poller),
+    ("eventbridge-schedules-and-lambda-targets", schedules.scheduled_rules),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),
 )
 

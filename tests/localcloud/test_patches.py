@@ -96,6 +96,17 @@ def template() -> dict[str, Any]:
             "Records": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "lc-records"}},
             "Recorder": _function(RECORDER, "s3"),
             "SnsRecorder": _function(RECORDER, "sns"),
+            "EventsRecorder": _function(RECORDER, "events"),
+            "DocumentRule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Name": "lc-documents",
+                    "EventPattern": {"source": ["docflow.test"]},
+                    "Targets": [
+                        {"Id": "recorder", "Arn": {"Fn::GetAtt": ["EventsRecorder", "Arn"]}}
+                    ],
+                },
+            },
             "Failing": _function(FAILING, "failing"),
             "Step": _function(STEP, "step"),
             "Api": _function(API, "api"),
@@ -434,6 +445,25 @@ def test_sns_subscriptions_from_template_deliver_to_sqs_and_lambda(
     assert (sns_record["TopicArn"], sns_record["MessageId"]) == (topic, message_id)
     assert sns_record["Subject"] == "document.processed"
     assert sns_record["MessageAttributes"] == {"kind": {"Type": "String", "Value": "csv"}}
+
+
+def test_eventbridge_rule_delivers_to_a_lambda_target(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    events = cloud.client("events")
+    events.put_events(
+        Entries=[
+            {
+                "Source": "docflow.test",
+                "DetailType": "document.processed",
+                "Detail": '{"id": "d-1"}',
+            },
+            {"Source": "elsewhere", "DetailType": "other", "Detail": "{}"},
+        ]
+    )
+    (event,) = wait_for(lambda: _records(cloud, "events"))
+    assert (event["source"], event["detail-type"]) == ("docflow.test", "document.processed")
+    assert event["detail"] == {"id": "d-1"}
 
 
 def test_state_machine_runs_lambda_tasks_through_the_runner(
