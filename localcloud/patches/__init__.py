@@ -14,6 +14,7 @@ from collections.abc import Callable
 from localcloud.patches import (
     awslambda,
     cloudformation,
+    errors,
     events,
     schedules,
     sqs,
@@ -25,6 +26,7 @@ from localcloud.patches.context import LocalCloud
 Patch = Callable[[LocalCloud], None]
 
 PATCHES: tuple[tuple[str, Patch], ...] = (
+    ("unsupported-operations", errors.unsupported_operations),
     ("lambda-process-runner", awslambda.process_runner),
     ("lambda-cfn-properties", awslambda.cloudformation_properties),
     ("lambda-event-invoke-config", awslambda.event_invoke_config),

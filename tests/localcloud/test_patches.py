@@ -610,6 +610,20 @@ def test_http_api_routes_payload_2_and_authorizer(cloud: Cloud, outputs: dict[st
     assert _get(f"{cloud.api_url}/nothing", {"Authorization": "good"})[0] == 404
 
 
+def test_operation_moto_lacks_is_a_400_unsupported_operation(cloud: Cloud) -> None:
+    sqs = cloud.client("sqs")
+    queue = sqs.create_queue(QueueName="lc-unsupported")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    with pytest.raises(sqs.exceptions.ClientError) as raised:
+        sqs.start_message_move_task(SourceArn=arn, DestinationArn=arn)
+    error = raised.value.response
+    assert error["Error"]["Code"] == "UnsupportedOperation"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["ResponseMetadata"]["RetryAttempts"] == 0
+
+
 def test_port_in_use_is_one_clear_line(cloud: Cloud) -> None:
     finished = subprocess.run(  # noqa: S603
         [
