@@ -5,6 +5,7 @@ python -m gates diff A B                print the configuration differences of t
 python -m gates template STAGE DIR      run the template gates on a compiled template
 python -m gates all [--stages ...]      config, package every stage, every gate, the
                                         workflow linters (what `make gates` runs)
+python -m gates cost DOCUMENTS          monthly cost estimate for a document volume
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from gates import config as stage_config
-from gates import dlq, iam, monitoring, retention, secrets, template, tools
+from gates import cost, dlq, iam, monitoring, retention, secrets, template, tools
 from gates.findings import Finding
 
 
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     tmpl = commands.add_parser("template", help="template gates on a compiled template")
     tmpl.add_argument("stage")
     tmpl.add_argument("path", type=Path)
+    price = commands.add_parser("cost", help="monthly cost estimate for a document volume")
+    price.add_argument("documents", type=int)
     every = commands.add_parser("all", help="every gate on every stage")
     every.add_argument("--stages", nargs="+", default=list(stage_config.STAGES))
     every.add_argument("--out", type=Path, help="keep compiled packages in OUT/<stage>")
@@ -92,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diff":
         a, b = stage_config.load_stage(args.a), stage_config.load_stage(args.b)
         print(stage_config.format_diff(args.a, args.b, stage_config.diff_stages(a, b)))
+        return 0
+    if args.command == "cost":
+        print(cost.estimate(args.documents).table())
         return 0
     if args.command == "template":
         findings = template_findings(args.stage, template.load(args.path))
