@@ -75,7 +75,9 @@ class Server:
         self.endpoint_url = f"http://{self.host}:{self.port}"
         self.api_url = f"http://{self.host}:{self.api_port}"
         self.runner = LambdaRunner(self.state_dir, self.endpoint_url, log_sink=write_logs)
-        self.patches = apply_all(LocalCloud(runner=self.runner, endpoint_url=self.endpoint_url))
+        self.patches = apply_all(
+            LocalCloud(runner=self.runner, endpoint_url=self.endpoint_url, state_dir=self.state_dir)
+        )
         try:
             self._moto = make_server(
                 self.host,

@@ -134,6 +134,11 @@ def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dic
     api_keys = _api_keys(endpoint_url, secret_name, previous)
     keys_file.write_text(json.dumps(api_keys, indent=2) + "\n")
     keys_file.chmod(0o600)
+    # On AWS the sender identity is verified once per account, outside the template (someone
+    # follows the verification mail); the embedded AWS starts empty, so verify it here.
+    sender = (config.get("fanout") or {}).get("notify", {}).get("sender")
+    if sender:
+        _client("ses", endpoint_url).verify_email_identity(EmailAddress=sender)
     machines = by_type.get("AWS::StepFunctions::StateMachine", {})
     return {
         "stage": stage,
@@ -148,6 +153,7 @@ def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dic
         "state_machines": machines,
         "api_keys_secret": secret_name,
         "api_keys": api_keys,
+        "mail_log": str(state_dir / "mail.jsonl"),
         "outputs": outputs,
     }
 

@@ -16,6 +16,7 @@ from localcloud.patches import (
     cloudformation,
     errors,
     events,
+    mail,
     schedules,
     sqs,
     stepfunctions,
@@ -43,6 +44,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("sqs-event-source-poller", sqs.event_source_poller),
     ("dynamodb-stream-poller", streams.dynamodb_stream_poller),
     ("eventbridge-schedules-and-lambda-targets", schedules.scheduled_rules),
+    ("ses-sent-mail-log", mail.sent_mail_log),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),
 )
 

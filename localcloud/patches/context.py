@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 from localcloud.runner import LambdaRunner
@@ -13,6 +14,7 @@ from localcloud.runner import LambdaRunner
 class LocalCloud:
     runner: LambdaRunner
     endpoint_url: str
+    state_dir: Path | None = None
     # AWS retries a failed asynchronous invocation after about 1 and 2 minutes; locally the same
     # two retries happen after these many seconds, so a demo does not wait minutes.
     async_retry_delays: tuple[float, ...] = (1.0, 2.0)

@@ -624,6 +624,25 @@ def test_operation_moto_lacks_is_a_400_unsupported_operation(cloud: Cloud) -> No
     assert error["ResponseMetadata"]["RetryAttempts"] == 0
 
 
+def test_sent_mail_is_written_to_the_mail_log(cloud: Cloud) -> None:
+    ses = cloud.client("ses")
+    ses.verify_email_identity(EmailAddress="docflow@example.com")
+    sent = ses.send_email(
+        Source="docflow@example.com",
+        Destination={"ToAddresses": ["owner@example.com"]},
+        Message={"Subject": {"Data": "processed"}, "Body": {"Text": {"Data": "d-1 is done"}}},
+    )
+    lines = (cloud.state_dir / "mail.jsonl").read_text().splitlines()
+    entry = json.loads(lines[-1])
+    assert entry["message_id"] == sent["MessageId"]
+    assert (entry["source"], entry["subject"], entry["body"]) == (
+        "docflow@example.com",
+        "processed",
+        "d-1 is done",
+    )
+    assert entry["destinations"]["ToAddresses"] == ["owner@example.com"]
+
+
 def test_port_in_use_is_one_clear_line(cloud: Cloud) -> None:
     finished = subprocess.run(  # noqa: S603
         [
