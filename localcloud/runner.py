@@ -226,7 +226,7 @@ class LambdaRunner:
         *,
         python: str | None = None,
         idle_seconds: float = 300,
-        max_idle: int = 12,
+        max_idle: int = 32,
     ) -> None:
         self._cache_dir = cache_dir
         self._endpoint_url = endpoint_url
