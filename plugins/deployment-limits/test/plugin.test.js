@@ -2,7 +2,7 @@
 
 // End to end: real `sls package` (osls) on generated services that load this plugin.
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -16,6 +16,7 @@ const sls = path.join(repo, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 function service(yml, files = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-service-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'plugins'));
   for (const plugin of ['deployment-limits', 'python-packaging']) {
     fs.symlinkSync(path.join(repo, 'plugins', plugin), path.join(dir, 'plugins', plugin));

@@ -1,6 +1,6 @@
 'use strict';
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const os = require('os');
@@ -11,6 +11,7 @@ const zips = require('../fixtures/zips');
 const { serviceModel, layerRef } = require('../fixtures/model');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-rules-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const code = zips.writeZip(path.join(dir, 'code.zip'), { 'handlers/a.py': 'def handle(e, c):\n    return e\n' });
 
 function check(spec, budget = 0.8) {

@@ -1,6 +1,6 @@
 'use strict';
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const os = require('os');
@@ -9,6 +9,7 @@ const { readCentralDirectory, ZipReadError } = require('../lib/zip');
 const zips = require('../fixtures/zips');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-zip-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('lists names and sizes of an ordinary archive', () => {
   const file = zips.writeZip(path.join(dir, 'plain.zip'), { 'handlers/a.py': 'x = 1\n', 'README': 'hello' });

@@ -1,6 +1,6 @@
 'use strict';
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const os = require('os');
@@ -9,6 +9,7 @@ const { runScript } = require('../lib/python');
 const { python312, runtimeSitePackages, makeZip, repo } = require('../fixtures/support');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'import-check-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const HOST = os.arch() === 'arm64' ? 'arm64' : 'x86_64';
 const FOREIGN = HOST === 'arm64' ? 'x86_64' : 'arm64';
 const ELF_MACHINE = { x86_64: 62, arm64: 183 };

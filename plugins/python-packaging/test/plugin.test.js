@@ -2,7 +2,7 @@
 
 // End to end: real `sls package` (osls) of a small Python service with a local layer.
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync, execFileSync } = require('child_process');
 const crypto = require('crypto');
@@ -15,6 +15,7 @@ const sls = path.join(repo, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 function service(handlerSource) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pp-service-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'plugins'));
   for (const plugin of ['python-packaging', 'deployment-limits']) {
     fs.symlinkSync(path.join(repo, 'plugins', plugin), path.join(dir, 'plugins', plugin));

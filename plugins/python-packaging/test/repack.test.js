@@ -1,6 +1,6 @@
 'use strict';
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('child_process');
 const crypto = require('crypto');
@@ -11,6 +11,7 @@ const { runScript } = require('../lib/python');
 const { python312, makeZip, listZip } = require('../fixtures/support');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repack-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const sha = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const SOURCES = [
   ['handlers/__init__.py', ''],
