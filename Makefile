@@ -51,10 +51,11 @@ templates: deps
 	$(VENV)/bin/pytest tests/templates
 
 test: deps lint typecheck
+	npm run -s test:plugins
 	$(VENV)/bin/pytest
 
 package: deps
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .serverless/$(STAGE)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .package/$(STAGE)
 
 # Infrastructure gates (issue 7, docs/operations.md): the config schema, every stage packaged
 # and checked (cfn-lint, checkov, IAM/secret/dead-letter/retention/alarm/budget gates), then
