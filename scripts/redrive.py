@@ -32,7 +32,10 @@ from typing import Any
 import boto3
 
 BATCH = 10
-_UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented", "404"}
+# How an SQS without StartMessageMoveTask answers: AWS-compatible emulators name the error;
+# moto in server mode raises NotImplementedError, which reaches the client as a bare HTTP
+# 500 page (error code "500"; a real AWS failure carries a name such as InternalError).
+_UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented", "404", "500"}
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,30 @@ def test_where_sqs_has_move_tasks_the_move_happens_server_side() -> None:
             "MaxNumberOfMessagesPerSecond": 50,
         }
     ]
+
+
+def test_an_sqs_that_answers_the_move_task_with_a_bare_500_page_gets_the_copy(
+    events_stack: EventsStack,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    real = events_stack.client("sqs")
+
+    class EmulatorSqs:
+        """moto in server mode: StartMessageMoveTask is an HTTP 500 page, the rest works."""
+
+        def start_message_move_task(self, **request: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "500", "Message": "<html>"}}, "StartMessageMoveTask"
+            )
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    dlq, source = events_stack.queues["notify-dlq"].url, events_stack.queues["notify"].url
+    real.send_message(QueueUrl=dlq, MessageBody="poison")
+
+    result = redrive.redrive(EmulatorSqs(), dlq, source)
+
+    assert (result.mode, result.moved) == ("copy", 1)
+    assert (events_stack.count("notify-dlq"), events_stack.count("notify")) == (0, 1)
