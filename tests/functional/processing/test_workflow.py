@@ -151,6 +151,15 @@ def test_a_transient_failure_is_retried_to_success(workflow: Workflow) -> None:
     assert workflow.calls.count("processPolicy") == 2
     assert workflow.proc.doc(state["document_id"]).status is Status.PROCESSED
     failures = [e for e in workflow.history(execution) if e["type"] == "LambdaFunctionFailed"]
-    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in failures] == [
-        "TransientError"
+    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in failures] == ["TransientError"]
+
+
+def test_a_pdf_needs_no_transform_and_is_stored_with_its_manifest(workflow: Workflow) -> None:
+    state = workflow.proc.document(b"%PDF-1.7\n%\xe2\xe3\n", "application/pdf", "a.pdf")
+    assert workflow.wait(workflow.start(state))["status"] == "SUCCEEDED"
+    document_id = state["document_id"]
+    assert workflow.proc.doc(document_id).results["outputs"] == {}
+    assert workflow.proc.keys(f"processed/{document_id}/") == [
+        f"processed/{document_id}/manifest.json"
     ]
+    assert "processTransform" not in workflow.calls

@@ -170,3 +170,9 @@ def test_the_compiled_template_holds_the_same_valid_definition() -> None:
     check_definition(compiled, config["processing"]["approvalTimeoutSeconds"])
     expected = definition("dev", prefix="docflow-dev")
     assert compiled == expected
+
+
+def test_the_decision_route_is_served_by_the_api_function() -> None:
+    text = (ROOT / "serverless.yml").read_text()
+    assert "- httpApi: 'POST /documents/{id}/decision'" in text
+    assert '"POST /documents/{id}/decision"' in (ROOT / "handlers" / "api.py").read_text()
