@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from docflow.documents.store import DocumentStore
 from docflow.processing.images import ImageLimits
@@ -11,7 +11,7 @@ from docflow.processing.policy import PolicyRules
 from docflow.processing.service import Processing, ProcessingConfig
 from docflow.processing.store import Approvals, Events, Objects
 from docflow.processing.tables import CsvSchema
-from shared.settings import Settings, env
+from shared.settings import Settings, SettingsError, env
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -32,6 +32,13 @@ class ProcessingSettings(Settings):
     approval_timeout_seconds: int = env("APPROVAL_TIMEOUT_SECONDS", 86_400)
 
     def processing_config(self) -> ProcessingConfig:
+        try:
+            threshold = Decimal(self.amount_threshold)
+        except InvalidOperation as exc:
+            raise SettingsError(
+                f"environment variable POLICY_AMOUNT_THRESHOLD is malformed: "
+                f"{self.amount_threshold!r} is not a number"
+            ) from exc
         return ProcessingConfig(
             bucket=self.documents_bucket,
             image_limits=ImageLimits(
@@ -43,7 +50,7 @@ class ProcessingSettings(Settings):
                 self.csv_date_column or None,
             ),
             rules=PolicyRules(
-                Decimal(self.amount_threshold),
+                threshold,
                 self.image_max_bytes,
                 frozenset(self.sender_allow_list),
             ),
