@@ -27,20 +27,34 @@ def test_timing_out_function_fails_as_task_timed_out_and_logs_it(local_stack: Lo
         "e2e-timeout",
         {
             "Resources": {
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "lambda.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                }
+                            ]
+                        }
+                    },
+                },
                 "Sleeper": {
                     "Type": "AWS::Lambda::Function",
                     "Properties": {
                         "FunctionName": "e2e-sleeper",
                         "Runtime": "python3.12",
                         "Handler": "index.handler",
-                        "Role": "arn:aws:iam::123456789012:role/e2e",
+                        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
                         "Timeout": 1,
                         "Code": {
                             "ZipFile": "import time\ndef handler(event, context):\n"
                             "    print('going to sleep')\n    time.sleep(30)\n"
                         },
                     },
-                }
+                },
             }
         },
     )
@@ -79,8 +93,11 @@ def test_function_logs_are_readable_with_sls_logs(local_stack: LocalStack) -> No
         check=False,
     )
     assert shown.returncode == 0, shown.stderr
-    assert "START RequestId: " in shown.stdout
-    assert "REPORT RequestId: " in shown.stdout
+    # sls logs shows START, the function's lines, and END with REPORT's duration and memory
+    lines = shown.stdout.splitlines()
+    assert "START" in lines
+    assert any(line.startswith("END Duration: ") and "Memory Used: " in line for line in lines)
+    assert any('"event": "invocation_finished"' in line for line in lines)
 
 
 def _upload(local: LocalStack, filename: str, content_type: str, body: bytes) -> str:
