@@ -155,21 +155,33 @@ def test_every_retryable_error_class_is_retried_by_name() -> None:
     assert retryable <= retried, f"retryable but not retried: {retryable - retried}"
 
 
-def test_the_compiled_template_holds_the_same_valid_definition() -> None:
-    """Needs `make package STAGE=dev` (or sls package) to have run; checks what deploys.
+def _compiled_template(stage: str) -> Path | None:
+    """The newest compiled template of `stage` that is current with the definition."""
+    name = "cloudformation-template-update-stack.json"
+    candidates = [
+        os.environ.get("DOCFLOW_COMPILED_TEMPLATE"),
+        os.environ.get("DOCFLOW_PACKAGED_DIR")
+        and f"{os.environ['DOCFLOW_PACKAGED_DIR']}/{stage}/{name}",
+        str(ROOT / ".package" / "gates" / stage / name),  # make gates
+        str(ROOT / ".serverless" / stage / name) if stage == "dev" else None,  # make package
+    ]
+    source = (ROOT / "stepfunctions" / "processing.yml").stat().st_mtime
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and Path(candidate).stat().st_mtime >= source:
+            return Path(candidate)
+    return None
 
-    DOCFLOW_COMPILED_TEMPLATE names another compiled template (`sls package --package DIR`).
-    """
-    default = ROOT / ".serverless" / "dev" / "cloudformation-template-update-stack.json"
-    template = Path(os.environ.get("DOCFLOW_COMPILED_TEMPLATE") or default)
-    source = ROOT / "stepfunctions" / "processing.yml"
-    if not template.exists() or template.stat().st_mtime < source.stat().st_mtime:
-        pytest.skip("no current compiled template: run `make package STAGE=dev` first")
+
+def test_the_compiled_template_holds_the_same_valid_definition() -> None:
+    """Checks what deploys: needs a compiled dev template (`make package STAGE=dev`,
+    `make gates`, DOCFLOW_PACKAGED_DIR or DOCFLOW_COMPILED_TEMPLATE)."""
+    template = _compiled_template("dev")
+    if template is None:
+        pytest.skip("no current compiled dev template: run `make package STAGE=dev` first")
     compiled = compiled_definition(template)
     config = yaml.safe_load((ROOT / "config" / "dev.yml").read_text())
     check_definition(compiled, config["processing"]["approvalTimeoutSeconds"])
-    expected = definition("dev", prefix="docflow-dev")
-    assert compiled == expected
+    assert compiled == definition("dev", prefix="docflow-dev")
 
 
 def test_the_decision_route_is_served_by_the_api_function() -> None:
