@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +37,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 HEADER_SAMPLE_BYTES = 64 * 1024
+HANDOVER_SECONDS = 60.0
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
@@ -46,6 +48,16 @@ class ProcessingConfig:
     csv_schema: tables.CsvSchema
     rules: PolicyRules
     approval_timeout_seconds: int
+
+
+def _age_seconds(timestamp: str) -> float:
+    try:
+        then = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return float("inf")
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - then).total_seconds()
 
 
 def _without_token(approval: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +82,22 @@ class Processing:
         return document
 
     def _working(self, document_id: str) -> Document:
-        """The document, moved to `processing` if intake has not done so yet."""
+        """The document, moved to `processing` if nobody else will.
+
+        Intake starts the execution, then moves the document from accepted to processing
+        with a conditional write; taking it first would fail that write and make intake
+        retry. So a document accepted moments ago is left to intake (a TransientError: the
+        task retries), while one accepted long ago (intake died after starting, and the
+        sweep re-drove it) is taken here.
+        """
         document = self._document(document_id)
+        if document.status is Status.ACCEPTED and _age_seconds(document.updated_at) < (
+            HANDOVER_SECONDS
+        ):
+            raise errors.TransientError(
+                f"handover: document {document_id} was accepted moments ago; "
+                "intake moves it to processing"
+            )
         if document.status is Status.ACCEPTED:
             try:
                 return self.documents.transition(document, Status.PROCESSING, self.actor)

@@ -15,6 +15,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -59,7 +60,7 @@ class Proc:
         content_type: str,
         filename: str,
         owner: str = "alice",
-        status: Status = Status.ACCEPTED,
+        status: Status = Status.PROCESSING,
     ) -> dict[str, Any]:
         document_id = new_id()
         created = now_iso()
@@ -89,6 +90,17 @@ class Proc:
             "content_type": content_type,
             "size": len(data),
         }
+
+    def backdate(self, document_id: str, seconds: int) -> None:
+        """Make the document's last change `seconds` older (as if it had been waiting)."""
+        document = self.doc(document_id)
+        then = datetime.fromisoformat(document.updated_at) - timedelta(seconds=seconds)
+        shared_aws.client("dynamodb").update_item(
+            TableName=self.stack.documents_table,
+            Key={"document_id": {"S": document_id}},
+            UpdateExpression="SET updated_at = :at",
+            ExpressionAttributeValues={":at": {"S": then.isoformat()}},
+        )
 
     def handler(self, function: str) -> Callable[[Any, Any], Any]:
         if function not in self.modules:

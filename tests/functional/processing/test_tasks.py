@@ -11,7 +11,7 @@ from PIL import Image
 from docflow.documents.model import Status
 from docflow.processing.images import ImageBombError
 from docflow.processing.tables import CsvColumnsError, CsvEncodingError
-from shared.errors import ConflictError, InvalidInputError, PermanentError
+from shared.errors import ConflictError, InvalidInputError, PermanentError, TransientError
 from tests.functional.processing.conftest import Proc
 from tests.processing_samples import csv_bytes, image_bytes, png_bomb
 
@@ -20,10 +20,17 @@ def image_state(proc: Proc, **kwargs: object) -> dict:
     return proc.document(image_bytes(1200, 900), "image/jpeg", "photo.jpg", **kwargs)  # type: ignore[arg-type]
 
 
-def test_extract_moves_an_accepted_document_to_processing_and_lists_image_jobs(
-    proc: Proc,
-) -> None:
-    state = image_state(proc)
+def test_extract_leaves_a_just_accepted_document_to_intake(proc: Proc) -> None:
+    state = image_state(proc, status=Status.ACCEPTED)
+    with pytest.raises(TransientError, match="handover"):
+        proc.run("processExtract", state)
+    assert proc.doc(state["document_id"]).status is Status.ACCEPTED
+
+
+def test_extract_takes_a_long_accepted_document_and_lists_image_jobs(proc: Proc) -> None:
+    # Intake died after starting the execution; the sweep re-drove the document.
+    state = image_state(proc, status=Status.ACCEPTED)
+    proc.backdate(state["document_id"], 120)
     metadata = proc.run("processExtract", state)
     assert metadata == {
         "kind": "image",
