@@ -10,12 +10,14 @@ from docflow.analytics.service import Analyzer
 from docflow.analytics.store import AlarmTopic
 from shared.events import KinesisWindowEvent
 from shared.handler import lambda_handler
+from shared.idempotency import Idempotency
 from shared.settings import Settings, env
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AnalyticsSettings(Settings):
     alert_topic_arn: str = env("ALERT_TOPIC_ARN")
+    idempotency_table: str = env("IDEMPOTENCY_TABLE")
     namespace: str = env("METRICS_NAMESPACE")
     error_rate_percent: int = env("ALERT_ERROR_RATE_PERCENT")
     p99_latency_ms: int = env("ALERT_P99_LATENCY_MS")
@@ -30,6 +32,7 @@ analyzer = Analyzer(
     AlertPolicy(settings.error_rate_percent, settings.p99_latency_ms, settings.min_requests),
     AlarmTopic(settings.alert_topic_arn, settings.stage),
     settings.max_routes,
+    once=Idempotency(settings.idempotency_table).run_once,
 )
 
 

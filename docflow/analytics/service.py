@@ -9,6 +9,7 @@ stream retries from (the shared batch helper, ordered).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import json
 from collections.abc import Callable, Iterator
@@ -79,6 +80,7 @@ class Analyzer:
         sink: AlertSink,
         max_routes: int,
         emit: Callable[[Metrics, int | None], None] = lambda m, ts: m.flush(timestamp_ms=ts),
+        once: Callable[[str, Callable[[], None]], object] | None = None,
     ) -> None:
         self.namespace = namespace
         self.service = service
@@ -86,6 +88,8 @@ class Analyzer:
         self.sink = sink
         self.max_routes = max_routes
         self._emit = emit
+        # A retried final invocation must not page twice: each alert runs under a key.
+        self._once = once or (lambda _key, work: work())
 
     def fold(self, event: KinesisWindowEvent) -> tuple[dict[str, Any], dict[str, Any]]:
         """(the window state after this batch, the partial batch response)."""
@@ -123,7 +127,11 @@ class Analyzer:
         self._emit(totals, timestamp)
         raised = alerts(stats, self.policy)
         for alert in raised:
-            self.sink.publish(alert, (event.window_start, event.window_end))
+            window = (event.window_start, event.window_end)
+            self._once(
+                f"alert#{event.shard_id}#{event.window_start}#{alert.route}",
+                functools.partial(self.sink.publish, alert, window),
+            )
         log.info(
             "window_closed",
             window_start=event.window_start,

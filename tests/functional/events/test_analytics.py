@@ -116,6 +116,10 @@ def test_window_yields_count_error_rate_and_percentiles_per_route_and_alerts(
     assert alert["reasons"] == ["error rate 10.0% > 5%"]
     assert alert["window"] == WINDOW
 
+    # Lambda retries a failed final invocation with the same window: no second page.
+    analytics.handler(window_event([], second["state"], True), LambdaContext("a"))
+    assert alarms(events_stack) == []
+
 
 def test_cloudwatch_logs_subscription_payloads_are_read(
     events_stack: EventsStack, analytics: Any, capsys: pytest.CaptureFixture[str]
