@@ -50,9 +50,13 @@ unit functional e2e: deps
 templates: deps
 	$(VENV)/bin/pytest tests/templates
 
-test: deps lint typecheck
+# Every test and check: lint, types, the plugins' node tests, the infrastructure gates (which
+# package every stage once), then pytest (unit, functional, templates reusing those packages,
+# gates, localcloud, e2e on the local stack).
+test: deps checkov-venv lint typecheck
 	npm run -s test:plugins
-	$(VENV)/bin/pytest
+	$(PY) -m gates all --out .package/gates
+	DOCFLOW_PACKAGED_DIR=.package/gates $(VENV)/bin/pytest
 
 package: deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .package/$(STAGE)
