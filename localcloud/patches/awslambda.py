@@ -216,7 +216,8 @@ def process_runner(cloud: LocalCloud) -> None:
 def cloudformation_properties(cloud: LocalCloud) -> None:
     """AWS::Lambda::Function's Layers and DeadLetterConfig take effect (moto drops them on create).
 
-    Also, Ref of an AWS::Lambda::LayerVersion is its version ARN (moto returned the model object).
+    Also, Ref of an AWS::Lambda::LayerVersion is its version ARN (moto returned the model object),
+    and the layer is named by LayerName.
     """
     original_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_update_configuration = LambdaFunction.update_configuration
@@ -249,6 +250,8 @@ def cloudformation_properties(cloud: LocalCloud) -> None:
 
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
     LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+    # AWS names the layer from its LayerName property; moto looked for "LayerVersion".
+    LayerVersion.cloudformation_name_type = staticmethod(lambda: "LayerName")  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.localcloud.conftest import ROOT, Cloud, wait_for
+from tests.localcloud.conftest import ROOT, Cloud, make_zip, wait_for
 
 ROLE = {"Fn::GetAtt": ["Role", "Arn"]}
 RECORDER = """
@@ -362,9 +362,44 @@ def template() -> dict[str, Any]:
     }
 
 
+LAYERED = """
+import helper
+def handler(event, context):
+    return {"from": helper.SOURCE}
+"""
+
+
 @pytest.fixture(scope="module")
 def outputs(cloud: Cloud) -> dict[str, str]:
-    return cloud.deploy("lc-test", template())
+    # What serverless does before deploying: the layer's zip goes to the deployment bucket.
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="lc-artifacts")
+    s3.put_object(
+        Bucket="lc-artifacts",
+        Key="layer.zip",
+        Body=make_zip({"python/helper.py": "SOURCE = 'the layer'\n"}),
+    )
+    resources = template()
+    resources["Resources"]["Layer"] = {
+        "Type": "AWS::Lambda::LayerVersion",
+        "Properties": {
+            "LayerName": "lc-deps",
+            "Content": {"S3Bucket": "lc-artifacts", "S3Key": "layer.zip"},
+            "CompatibleRuntimes": ["python3.12"],
+        },
+    }
+    layered = _function(LAYERED, "layered")
+    layered["Properties"]["Layers"] = [{"Ref": "Layer"}]
+    resources["Resources"]["Layered"] = layered
+    return cloud.deploy("lc-test", resources)
+
+
+def test_function_gets_its_layer_from_the_template(cloud: Cloud, outputs: dict[str, str]) -> None:
+    lam = cloud.client("lambda")
+    layers = lam.get_function_configuration(FunctionName="lc-layered")["Layers"]
+    assert [layer["Arn"].split(":")[-2:] for layer in layers] == [["lc-deps", "1"]]
+    answer = lam.invoke(FunctionName="lc-layered", Payload=b"{}")
+    assert json.loads(answer["Payload"].read()) == {"from": "the layer"}
 
 
 def _records(cloud: Cloud, tag: str) -> list[dict[str, Any]]:
