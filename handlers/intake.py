@@ -22,7 +22,7 @@ class IntakeSettings(Settings):
     max_upload_bytes: int = env("MAX_UPLOAD_BYTES")
     allowed_types: tuple[str, ...] = env("ALLOWED_TYPES")
     signatures_key: str = env("SIGNATURES_KEY")
-    state_machine_arn: str = env("STATE_MACHINE_ARN", "")
+    state_machine_name: str = env("STATE_MACHINE_NAME", "")
 
 
 settings = IntakeSettings.load()
@@ -49,7 +49,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         actor="intake",
         signature_list=signature_list,
         executions=Executions(),
-        state_machine_arn=settings.state_machine_arn or None,
+        state_machine_name=settings.state_machine_name or None,
     )
     results = [
         idempotency.run_once(f"intake#{obj.delivery_key}", functools.partial(intake.receive, obj))

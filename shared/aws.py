@@ -50,12 +50,42 @@ def client(service: str) -> Any:
         # Presigned S3 URLs must use SigV4 and the regional endpoint.
         signature_version="s3v4" if service == "s3" else None,
     )
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.session.Session().client(service, region_name=region, config=config)
+    return boto3.session.Session().client(service, region_name=region(), config=config)
 
 
 def reset() -> None:
     client.cache_clear()
+    account_id.cache_clear()
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@functools.cache
+def account_id() -> str:
+    """This function's account, from STS (no IAM permission needed), once per process."""
+    try:
+        return str(client("sts").get_caller_identity()["Account"])
+    except Exception as exc:
+        raise translate(exc, "looking up the account id") from exc
+
+
+def arn(service: str, resource: str) -> str:
+    """The ARN of `resource` in this account and region, e.g. arn("states", "stateMachine:x").
+
+    Lets a template hand a function a plain name instead of a CloudFormation expression, so
+    `sls invoke local` (which resolves only Ref and ImportValue) can run it too.
+    """
+    here = region()
+    partition = (
+        "aws-cn"
+        if here.startswith("cn-")
+        else "aws-us-gov"
+        if here.startswith("us-gov-")
+        else "aws"
+    )
+    return f"arn:{partition}:{service}:{here}:{account_id()}:{resource}"
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -85,7 +85,7 @@ def stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Stack:
         "MAX_UPLOAD_BYTES": str(1024 * 1024),
         "ALLOWED_TYPES": "image/png,image/jpeg,text/csv,application/pdf",
         "SIGNATURES_KEY": "security/signatures.json",
-        "STATE_MACHINE_ARN": "",
+        "STATE_MACHINE_NAME": "",
         "UPLOAD_URL_TTL_SECONDS": "600",
     }
     for name, value in stack.environment.items():

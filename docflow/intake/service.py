@@ -48,7 +48,7 @@ class Intake:
     actor: str
     signature_list: Any = None
     executions: Executions | None = None
-    state_machine_arn: str | None = None
+    state_machine_name: str | None = None
     _signatures: tuple[Signature, ...] = field(default=(), init=False)
 
     def __post_init__(self) -> None:
@@ -124,10 +124,10 @@ class Intake:
             "object_version": obj.version,
         }
         accepted = self.store.transition(document, Status.ACCEPTED, self.actor, fields=facts)
-        if self.executions is None or not self.state_machine_arn:
+        if self.executions is None or not self.state_machine_name:
             return self._result(obj, accepted, str(Status.ACCEPTED))
         arn = self.executions.start(
-            self.state_machine_arn,
+            self.state_machine_name,
             execution_name(document.document_id, obj.delivery_key),
             {
                 "document_id": document.document_id,

@@ -93,8 +93,16 @@ class Executions:
     ) -> None:
         self._client_factory = client_factory
 
-    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-        """Start (or find, for a duplicate) the named execution; returns its ARN."""
+    def start(self, state_machine: str, name: str, payload: dict[str, Any]) -> str:
+        """Start (or find, for a duplicate) the named execution; returns its ARN.
+
+        `state_machine` is a name in this account and region, or a full ARN.
+        """
+        state_machine_arn = (
+            state_machine
+            if state_machine.startswith("arn:")
+            else aws.arn("states", f"stateMachine:{state_machine}")
+        )
         client = self._client_factory()
         try:
             return str(

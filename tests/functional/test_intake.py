@@ -193,7 +193,7 @@ def test_processing_starts_once_per_object_version(
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
         roleArn="arn:aws:iam::123456789012:role/sfn",
     )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", machine)
+    monkeypatch.setenv("STATE_MACHINE_NAME", "docflow-test-processing")
     uploads = Uploads(api, stack)
     document_id, s3_event = uploads.upload("run.png", "image/png", PNG)
     uploads.run(s3_event)
