@@ -19,6 +19,7 @@ from docflow.documents.store import DocumentStore
 from docflow.intake.detect import SAMPLE_BYTES, detect_type
 from docflow.intake.scan import BUILTIN_SIGNATURES, Signature, parse_signatures, scan
 from docflow.intake.store import Executions, ObjectGoneError, S3Objects, execution_name
+from shared import errors
 from shared.events import S3Object
 from shared.logging import get_logger
 
@@ -138,9 +139,17 @@ class Intake:
                 "size": size,
             },
         )
-        self.store.transition(
-            accepted, Status.PROCESSING, self.actor, fields={"execution_arn": arn}
-        )
+        try:
+            self.store.transition(
+                accepted, Status.PROCESSING, self.actor, fields={"execution_arn": arn}
+            )
+        except errors.ConflictError:
+            # The execution may already have moved the document on (its first task takes
+            # over a document left in `accepted`): that is progress, not a failure.
+            current = self.store.get(document.document_id)
+            if current is None or current.status is Status.ACCEPTED:
+                raise
+            return self._result(obj, current, str(current.status))
         return self._result(obj, accepted, str(Status.PROCESSING))
 
     def _reject(

@@ -214,3 +214,30 @@ def test_processing_starts_once_per_object_version(
     ]
     assert uploads.keys("incoming/") == [f"incoming/{document_id}/run.png"]
     assert uploads.keys("quarantine/") == []
+
+
+def test_intake_accepts_that_the_workflow_moved_the_document_first(
+    api: Api, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn = stack.client("stepfunctions")
+    sfn.create_state_machine(
+        name="docflow-test-processing",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )
+    monkeypatch.setenv("STATE_MACHINE_NAME", "docflow-test-processing")
+    uploads = Uploads(api, stack)
+    document_id, s3_event = uploads.upload("race.png", "image/png", PNG)
+    store = uploads.intake.store
+    real_transition = store.transition
+
+    def workflow_wins(document: Any, to: Any, actor: str, **kwargs: Any) -> Any:
+        if str(to) == "processing" and actor == "intake":
+            real_transition(document, to, "process-extract")  # the execution got there first
+        return real_transition(document, to, actor, **kwargs)
+
+    monkeypatch.setattr(store, "transition", workflow_wins)
+    result = uploads.run(s3_event)
+    assert result["results"][0]["status"] == "processing"
+    history = uploads.document(document_id)["history"]
+    assert [(h["status"], h["actor"]) for h in history][-1] == ("processing", "process-extract")
