@@ -70,23 +70,34 @@ def _invoice_csv(rows: int, amount: str) -> bytes:
 def scenario(processing: bool) -> list[Case]:
     done = "processed" if processing else "accepted"
     cases = [
-        Case("image", "alice", "site photo.png", "image/png", _png(640, 480), done),
-        Case("csv", "alice", "invoices 2026+Q4.csv", "text/csv", _invoice_csv(40, "125.50"), done),
+        Case("image", "demo-alice", "site photo.png", "image/png", _png(640, 480), done),
+        Case(
+            "csv",
+            "demo-alice",
+            "invoices 2026+Q4.csv",
+            "text/csv",
+            _invoice_csv(40, "125.50"),
+            done,
+        ),
         Case(
             "renamed-exe",
-            "bob",
+            "demo-bob",
             "totally-a-spreadsheet.csv",
             "text/csv",
             b"MZ\x90\x00\x03\x00\x00\x00" + bytes(512),
             "rejected",
         ),
-        Case("eicar", "bob", "notes.csv", "text/csv", EICAR, "quarantined"),
+        Case("eicar", "demo-bob", "notes.csv", "text/csv", EICAR, "quarantined"),
     ]
     if processing:
         big = _invoice_csv(20, "9500.00")
         cases += [
-            Case("approved", "alice", "large order.csv", "text/csv", big, "processed", "approve"),
-            Case("refused", "alice", "larger order.csv", "text/csv", big, "rejected", "reject"),
+            Case(
+                "approved", "demo-alice", "large order.csv", "text/csv", big, "processed", "approve"
+            ),
+            Case(
+                "refused", "demo-alice", "larger order.csv", "text/csv", big, "rejected", "reject"
+            ),
         ]
     return cases
 
@@ -136,10 +147,7 @@ def _load_stack(path: Path) -> tuple[str, dict[str, str], bool]:
     if not path.exists():
         raise SystemExit(f"{path} not found: start the local stack first (make up)")
     stack = json.loads(path.read_text())
-    keys = {
-        name: entry["key"] if isinstance(entry, dict) else entry
-        for name, entry in stack["keys"].items()
-    }
+    keys = {owner: entry["key"] for owner, entry in stack["api_keys"].items()}
     return stack["api_url"], keys, bool(stack.get("state_machine_arn"))
 
 
