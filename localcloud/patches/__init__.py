@@ -39,6 +39,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("cfn-s3-bucket-policy", cloudformation.s3_bucket_policy),
     ("cfn-apigatewayv2", cloudformation.apigatewayv2),
     ("cfn-resources-without-model", cloudformation.resources_without_model),
+    ("cfn-keep-resources-moto-cannot-update", cloudformation.keep_resources_moto_cannot_update),
     ("s3-event-async", events.s3_notification_async),
     ("sns-lambda-event", events.sns_lambda_event),
     ("sqs-event-source-poller", sqs.event_source_poller),

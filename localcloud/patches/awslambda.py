@@ -213,6 +213,19 @@ def process_runner(cloud: LocalCloud) -> None:
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]
 
 
+def _replace_layer(
+    cls: type[LayerVersion],
+    original_resource: LayerVersion,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> LayerVersion:
+    return LayerVersion.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+
+
 def cloudformation_properties(cloud: LocalCloud) -> None:
     """AWS::Lambda::Function's Layers and DeadLetterConfig take effect (moto drops them on create).
 
@@ -248,8 +261,31 @@ def cloudformation_properties(cloud: LocalCloud) -> None:
             fn.architectures = properties["Architectures"]
         return fn
 
+    original_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def update_from_cloudformation_json(
+        cls: type[LambdaFunction],
+        original_resource: LambdaFunction,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> LambdaFunction:
+        # Inline Code.ZipFile is source text on update too (moto zipped it on create only).
+        code = cloudformation_json["Properties"].get("Code", {})
+        if isinstance(code.get("ZipFile"), str):
+            zipped = LambdaFunction._create_zipfile_from_plaintext_code(code["ZipFile"])
+            code["ZipFile"] = base64.b64encode(zipped)
+        return original_update(  # type: ignore[no-any-return]
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[method-assign,assignment]
     LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+    # A layer version is immutable: CloudFormation replaces it, publishing the next version
+    # (moto has no update, so a changed layer lost its Ref and the functions their layer).
+    LayerVersion.update_from_cloudformation_json = classmethod(_replace_layer)  # type: ignore[method-assign,assignment]
     # AWS names the layer from its LayerName property; moto looked for "LayerVersion".
     LayerVersion.cloudformation_name_type = staticmethod(lambda: "LayerName")  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]

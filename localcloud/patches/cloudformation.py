@@ -656,3 +656,32 @@ def resources_without_model(cloud: LocalCloud) -> None:
         return found
 
     parsing.resource_class_from_type = resource_class_from_type
+
+
+def keep_resources_moto_cannot_update(cloud: LocalCloud) -> None:
+    """A changed resource whose type moto cannot update keeps its current state and its Ref.
+
+    CloudFormation updates or replaces it. moto set it to None, so every Ref and GetAtt to it
+    resolved to None on the next deploy (for example a Lambda permission or a log group after
+    a change). Keeping it is the closer behaviour; the change itself is logged as not applied.
+    """
+    original = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(
+        logical_id: str,
+        resource_json: dict[str, Any],
+        resources_map: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        updated = original(logical_id, resource_json, resources_map, account_id, region_name)
+        if updated is None and logical_id in resources_map._parsed_resources:
+            log.warning(
+                "localcloud: %s (%s) changed; moto cannot update it, kept as it was",
+                logical_id,
+                resource_json.get("Type"),
+            )
+            return resources_map._parsed_resources[logical_id]
+        return updated
+
+    parsing.parse_and_update_resource = parse_and_update_resource

@@ -75,6 +75,8 @@ class SqsPoller:
             self._wake.clear()
             try:
                 self._poll_once()
+            except RuntimeError:  # the pool is shut down: the server is stopping
+                return
             except Exception:
                 log.exception("SQS poll failed")
 

@@ -102,7 +102,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[
             str(state),
         ],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=(state / "server.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
     endpoint = f"http://127.0.0.1:{port}"
@@ -113,7 +113,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
+                output = (state / "server.log").read_text()
                 process.kill()
                 pytest.fail(f"localcloud did not start:\n{output}")
             time.sleep(0.1)

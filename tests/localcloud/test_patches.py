@@ -369,29 +369,41 @@ def handler(event, context):
 """
 
 
-@pytest.fixture(scope="module")
-def outputs(cloud: Cloud) -> dict[str, str]:
-    # What serverless does before deploying: the layer's zip goes to the deployment bucket.
-    s3 = cloud.client("s3")
-    s3.create_bucket(Bucket="lc-artifacts")
-    s3.put_object(
-        Bucket="lc-artifacts",
-        Key="layer.zip",
-        Body=make_zip({"python/helper.py": "SOURCE = 'the layer'\n"}),
-    )
+def _with_layer(layer_key: str) -> dict[str, Any]:
     resources = template()
     resources["Resources"]["Layer"] = {
         "Type": "AWS::Lambda::LayerVersion",
         "Properties": {
             "LayerName": "lc-deps",
-            "Content": {"S3Bucket": "lc-artifacts", "S3Key": "layer.zip"},
+            "Content": {"S3Bucket": "lc-artifacts", "S3Key": layer_key},
             "CompatibleRuntimes": ["python3.12"],
         },
     }
+    resources["Resources"]["Group"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": "/lc/group", "RetentionInDays": 1},
+    }
+    resources["Outputs"]["GroupName"] = {"Value": {"Ref": "Group"}}
     layered = _function(LAYERED, "layered")
     layered["Properties"]["Layers"] = [{"Ref": "Layer"}]
     resources["Resources"]["Layered"] = layered
-    return cloud.deploy("lc-test", resources)
+    return resources
+
+
+def _upload_layer(cloud: Cloud, key: str, source: str) -> None:
+    cloud.client("s3").put_object(
+        Bucket="lc-artifacts",
+        Key=key,
+        Body=make_zip({"python/helper.py": f"SOURCE = {source!r}\n"}),
+    )
+
+
+@pytest.fixture(scope="module")
+def outputs(cloud: Cloud) -> dict[str, str]:
+    # What serverless does before deploying: the layer's zip goes to the deployment bucket.
+    cloud.client("s3").create_bucket(Bucket="lc-artifacts")
+    _upload_layer(cloud, "layer-1.zip", "the layer")
+    return cloud.deploy("lc-test", _with_layer("layer-1.zip"))
 
 
 def test_function_gets_its_layer_from_the_template(cloud: Cloud, outputs: dict[str, str]) -> None:
@@ -676,6 +688,26 @@ def test_sent_mail_is_written_to_the_mail_log(cloud: Cloud) -> None:
         "d-1 is done",
     )
     assert entry["destinations"]["ToAddresses"] == ["owner@example.com"]
+
+
+def test_redeploy_publishes_a_changed_layer_and_keeps_other_resources(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    _upload_layer(cloud, "layer-2.zip", "the new layer")
+    changed = _with_layer("layer-2.zip")
+    # serverless uploads new code on every deploy, so each function changes with its layer
+    # (moto updates only resources whose own template changed, not dependents of a replacement)
+    changed["Resources"]["Layered"]["Properties"]["Environment"]["Variables"]["DEPLOY"] = "2"
+    # a change moto cannot apply (it has no update for log groups): the Ref must still resolve
+    changed["Resources"]["Group"]["Properties"]["RetentionInDays"] = 3
+    again = cloud.deploy("lc-test", changed)
+    assert again["SecretArn"] == outputs["SecretArn"]
+    lam = cloud.client("lambda")
+    layers = lam.get_function_configuration(FunctionName="lc-layered")["Layers"]
+    assert [layer["Arn"].split(":")[-2:] for layer in layers] == [["lc-deps", "2"]]
+    answer = lam.invoke(FunctionName="lc-layered", Payload=b"{}")
+    assert json.loads(answer["Payload"].read()) == {"from": "the new layer"}
+    assert again["GroupName"] == outputs["GroupName"] == "/lc/group"
 
 
 def test_port_in_use_is_one_clear_line(cloud: Cloud) -> None:
