@@ -17,14 +17,19 @@ import csv
 import io
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
+import yaml
 
 from docflow.intake.scan import EICAR
+from docflow.webhooks.model import SIGNATURE_HEADER, verify
 
 FINAL = {"processed", "rejected", "quarantined", "failed"}
 HTTP_TIMEOUT_S = 30
@@ -143,12 +148,10 @@ class Client:
             raise RuntimeError(f"upload of {case.label}: {response.status_code} {response.text}")
 
 
-def _load_stack(path: Path) -> tuple[str, dict[str, str], bool]:
+def _load_stack(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise SystemExit(f"{path} not found: start the local stack first (make up)")
-    stack = json.loads(path.read_text())
-    keys = {owner: entry["key"] for owner, entry in stack["api_keys"].items()}
-    return stack["api_url"], keys, bool(stack.get("state_machine_arn"))
+    return dict(json.loads(path.read_text()))
 
 
 def _print_steps(case: Case, started: float) -> None:
@@ -158,7 +161,7 @@ def _print_steps(case: Case, started: float) -> None:
         reason = f"  ({entry['reason']})" if entry.get("reason") else ""
         print(
             f"  +{time.monotonic() - started:6.2f}s  {case.label:12} {entry['status']:18} "
-            f"by {entry['actor']:14} {step:7.3f}s{reason}"
+            f"by {entry['actor']:26} {step:7.3f}s{reason}"
         )
         case.seen += 1
 
@@ -172,12 +175,131 @@ def _seconds_between(earlier: str, later: str) -> float:
     return (parse(later) - parse(earlier)).total_seconds()
 
 
+class WebhookReceiver:
+    """A subscriber on loopback that records every delivery (the demo's partner system)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        calls = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/docflow"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+class FanOut:
+    """What the operator sees of the events workflows: e-mails, webhooks, the lake."""
+
+    def __init__(self, stack: dict[str, Any]) -> None:
+        self.stack = stack
+        config = yaml.safe_load(Path(f"config/{stack['stage']}.yml").read_text())
+        self.webhooks_config = config["fanout"]["webhooks"]
+        self.lake_prefix = config["sync"]["lakePrefix"]
+        self.receiver = WebhookReceiver()
+        self.emails_before = 0
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.stack["endpoint_url"],
+            region_name=self.stack["region"],
+            aws_access_key_id="localcloud",
+            aws_secret_access_key="localcloud",  # noqa: S106 - the embedded AWS takes any
+        )
+
+    def _emails_sent(self) -> int:
+        return int(self.client("ses").get_send_quota()["SentLast24Hours"])
+
+    def subscribe(self) -> None:
+        """The operator registers a subscriber (items in the subscribers table, docs/events.md)."""
+        self.client("dynamodb").put_item(
+            TableName=self.stack["tables"]["SubscribersTable"],
+            Item={"subscriber_id": {"S": "demo-partner"}, "url": {"S": self.receiver.url}},
+        )
+        self.emails_before = self._emails_sent()
+        time.sleep(self.webhooks_config["subscribersCacheSeconds"] + 1)
+
+    def _lake_records(self, document_ids: set[str]) -> int:
+        s3 = self.client("s3")
+        bucket = next(
+            b["Name"]
+            for b in s3.list_buckets()["Buckets"]
+            if b["Name"].startswith(f"{self.stack['stack']}-analytics-")
+        )
+        found = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=self.lake_prefix
+        ):
+            for item in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode()
+                found += sum(
+                    json.loads(line).get("document_id") in document_ids
+                    for line in body.splitlines()
+                    if line.strip()
+                )
+        return found
+
+    def report(self, cases: list[Case], timeout_s: float) -> bool:
+        """Waits for one e-mail and one signed webhook per workflow outcome, and lake records."""
+        outcomes = [c for c in cases if c.final.get("status") in {"processed"} or c.decision]
+        expected = len(outcomes)
+        secret_name = self.webhooks_config["signingSecretName"]
+        secret = self.client("secretsmanager").get_secret_value(SecretId=secret_name)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (
+                len(self.receiver.calls) >= expected
+                and self._emails_sent() - self.emails_before >= expected
+            ):
+                break
+            time.sleep(0.5)
+        signed = sum(
+            verify(
+                secret["SecretString"],
+                headers.get(SIGNATURE_HEADER.lower(), ""),
+                body,
+                time.time(),
+                600,
+            )
+            for headers, body in self.receiver.calls
+        )
+        emails = self._emails_sent() - self.emails_before
+        lake = self._lake_records({c.document_id for c in cases})
+        print("\nfan-out and sync:")
+        print(f"  e-mails to owners (SES)         {emails:3}   expected {expected}")
+        print(f"  webhook calls, signature valid  {signed:3}   expected {expected}")
+        print(
+            f"  lake records (JSON Lines in S3) {lake:3}   at least one per document ({len(cases)})"
+        )
+        self.receiver.stop()
+        return emails == expected and signed == expected and lake >= len(cases)
+
+
 def run(stack_path: Path, timeout_s: float) -> int:
-    api_url, keys, processing = _load_stack(stack_path)
-    client = Client(api_url, keys)
-    cases = scenario(processing)
+    stack = _load_stack(stack_path)
+    keys = {owner: entry["key"] for owner, entry in stack["api_keys"].items()}
+    client = Client(stack["api_url"], keys)
+    cases = scenario(processing=bool(stack.get("state_machine_arn")))
+    fanout = FanOut(stack) if "SubscribersTable" in stack.get("tables", {}) else None
     owners = ", ".join(sorted({c.owner for c in cases}))
-    print(f"docflow demo: {len(cases)} documents from {owners} through {api_url}\n")
+    print(f"docflow demo: {len(cases)} documents from {owners} through {stack['api_url']}")
+    if fanout is not None:
+        fanout.subscribe()
+        print(f"  webhook subscriber 'demo-partner' listening at {fanout.receiver.url}")
+    print()
     started = time.monotonic()
     for case in cases:
         client.upload(case)
@@ -205,7 +327,11 @@ def run(stack_path: Path, timeout_s: float) -> int:
         if all(case.final for case in cases):
             break
         time.sleep(0.3)
-    return _summary(cases, time.monotonic() - started)
+    failures = _summary(cases, time.monotonic() - started)
+    if fanout is not None and not fanout.report(cases, timeout_s=120):
+        print("fan-out or sync fell short of what the documents' outcomes should produce")
+        failures += 1
+    return 1 if failures else 0
 
 
 def _summary(cases: list[Case], elapsed: float) -> int:
@@ -220,7 +346,7 @@ def _summary(cases: list[Case], elapsed: float) -> int:
         mark = "ok " if ok else "BAD"
         print(f"  {mark} {case.label:12} {status:12} expected {case.expect:12} {reason}")
     print(f"\n{len(cases) - failures} of {len(cases)} documents ended as expected")
-    return 1 if failures else 0
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
