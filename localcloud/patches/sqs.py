@@ -101,6 +101,9 @@ class SqsPoller:
 
         from localcloud.patches import awslambda
 
+        # Poll again at once only after a non-empty batch (there may be more); an empty
+        # queue waits for the next tick or a SendMessage, or the poller spins a core.
+        got_messages = False
         try:
             backend = sqs_backends[account_id][region]
             messages = backend.receive_message(
@@ -108,6 +111,7 @@ class SqsPoller:
             )
             if not messages:
                 return
+            got_messages = True
             fn = get_backend(account_id, region).get_function(mapping.function_arn)
             event = {"Records": [_record(m, queue) for m in messages]}
             result = awslambda._run(fn, json.dumps(event))
@@ -129,7 +133,8 @@ class SqsPoller:
         finally:
             with self._lock:
                 self._busy.discard(key)
-            self._wake.set()
+            if got_messages:
+                self._wake.set()
 
 
 def event_source_poller(cloud: LocalCloud) -> None:
