@@ -43,7 +43,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("s3-event-async", events.s3_notification_async),
     ("sns-lambda-event", events.sns_lambda_event),
     ("sqs-event-source-poller", sqs.event_source_poller),
-    ("dynamodb-stream-poller", streams.dynamodb_stream_poller),
+    ("stream-pollers", streams.stream_pollers),
     ("eventbridge-schedules-and-lambda-targets", schedules.scheduled_rules),
     ("ses-sent-mail-log", mail.sent_mail_log),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),

@@ -1,4 +1,4 @@
-"""DynamoDB stream event sources: an ordered poller per mapping, instead of moto's inline calls."""
+"""DynamoDB and Kinesis event sources: ordered pollers, instead of moto's inline calls."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import StreamShard
+from moto.kinesis.models import Stream as KinesisStream
+from moto.kinesis.models import kinesis_backends
 
 from localcloud.patches.context import LocalCloud
 
@@ -34,6 +38,36 @@ def _record(item: Any, source_arn: str, region: str) -> dict[str, Any]:
         "dynamodb": dynamodb,
         "eventSourceARN": source_arn,
     }
+
+
+def _kinesis_record(item: Any, stream_arn: str, shard_id: str, region: str) -> dict[str, Any]:
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": item.partition_key,
+            "sequenceNumber": str(item.sequence_number),
+            "data": item.data,
+            "approximateArrivalTimestamp": item.created_at,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{item.sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/localcloud",
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+
+
+@dataclass
+class _Source:
+    """One shard's records as a poller reads them, and how they appear in the event."""
+
+    shard_id: str
+    records: list[Any]
+    build: Callable[[Any], dict[str, Any]]
+    identifier: Callable[[dict[str, Any]], str]
+    info_key: str
 
 
 class _Position:
@@ -79,47 +113,78 @@ class StreamPoller:
                         continue
                     for function_arn, mapping in list(table.lambda_event_source_mappings.items()):
                         if mapping.enabled:
-                            self._deliver(account_id, region, shard, function_arn, mapping)
+                            source = _Source(
+                                shard_id=shard.id,
+                                records=shard.items,
+                                build=lambda item, m=mapping, r=region: _record(
+                                    item, m.event_source_arn, r
+                                ),
+                                identifier=lambda record: record["dynamodb"]["SequenceNumber"],
+                                info_key="DDBStreamBatchInfo",
+                            )
+                            self._deliver(account_id, region, source, function_arn, mapping)
+        for account_id, regions in list(kinesis_backends.items()):
+            for region, backend in list(regions.items()):
+                for stream in list(backend.streams.values()):
+                    for mapping in list(stream.lambda_event_source_mappings.values()):
+                        if not mapping.enabled:
+                            continue
+                        for shard in list(stream.shards.values()):
+                            source = _Source(
+                                shard_id=shard.shard_id,
+                                records=list(shard.records.values()),
+                                build=lambda item, s=stream, sh=shard, m=mapping, r=region: (
+                                    _kinesis_record(item, s.arn, sh.shard_id, r)
+                                ),
+                                identifier=lambda record: str(record["kinesis"]["sequenceNumber"]),
+                                info_key="KinesisBatchInfo",
+                            )
+                            self._deliver(account_id, region, source, mapping.function_arn, mapping)
 
     def _deliver(
-        self, account_id: str, region: str, shard: StreamShard, function_arn: str, mapping: Any
+        self, account_id: str, region: str, source: _Source, function_arn: str, mapping: Any
     ) -> None:
         from moto.awslambda.utils import get_backend
 
         from localcloud.patches import awslambda
 
-        key = (mapping.event_source_arn, function_arn)
+        key = (mapping.event_source_arn, source.shard_id, function_arn)
         position = self._positions.get(key)
         if position is None:
             latest = str(mapping.starting_position or "TRIM_HORIZON").upper() == "LATEST"
-            position = self._positions[key] = _Position(len(shard.items) if latest else 0)
-        if position.index >= len(shard.items) or time.monotonic() < position.not_before:
+            position = self._positions[key] = _Position(len(source.records) if latest else 0)
+        if position.index >= len(source.records) or time.monotonic() < position.not_before:
             return
-        batch = shard.items[position.index : position.index + int(mapping.batch_size or 100)]
-        event = {"Records": [_record(item, mapping.event_source_arn, region) for item in batch]}
+        batch = source.records[position.index : position.index + int(mapping.batch_size or 100)]
+        event = {"Records": [source.build(item) for item in batch]}
         fn = get_backend(account_id, region).get_function(function_arn)
         result = awslambda._run(fn, json.dumps(event))
+        failed_at = 0
         if result.function_error is None:
             failed_at = len(batch)
             if "ReportBatchItemFailures" in (mapping.function_response_types or []):
                 answer = json.loads(result.payload) if result.payload else None
                 failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
-                sequence = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+                identifiers = [source.identifier(r) for r in event["Records"]]
                 for failure in failures or []:
                     identifier = str(failure.get("itemIdentifier"))
-                    if identifier in sequence:
-                        failed_at = min(failed_at, sequence.index(identifier))
+                    if identifier in identifiers:
+                        failed_at = min(failed_at, identifiers.index(identifier))
             if failed_at == len(batch):
                 position.index += len(batch)
                 position.attempts = 0
                 self._wake.set()
                 return
+            # checkpoint: the records before the first failed one are done
             position.index += failed_at
         position.attempts += 1
         limit = mapping.max_retry_attempts
         if limit is not None and int(limit) >= 0 and position.attempts > int(limit):
-            self._give_up(mapping, function_arn, shard, batch, position.attempts, result.request_id)
-            position.index += len(batch)
+            remaining = event["Records"][failed_at:]
+            self._give_up(
+                mapping, function_arn, source, remaining, position.attempts, result.request_id
+            )
+            position.index += len(remaining)
             position.attempts = 0
             self._wake.set()
             return
@@ -131,8 +196,8 @@ class StreamPoller:
     def _give_up(
         mapping: Any,
         function_arn: str,
-        shard: StreamShard,
-        batch: list[Any],
+        source: _Source,
+        records: list[dict[str, Any]],
         attempts: int,
         request_id: str,
     ) -> None:
@@ -141,7 +206,6 @@ class StreamPoller:
         destination = ((mapping.destination_config or {}).get("OnFailure") or {}).get("Destination")
         if not destination:
             return
-        first, last = batch[0].to_json(), batch[-1].to_json()
         record = {
             "requestContext": {
                 "requestId": request_id,
@@ -156,22 +220,23 @@ class StreamPoller:
             },
             "version": "1.0",
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "DDBStreamBatchInfo": {
-                "shardId": shard.id,
-                "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
-                "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
-                "batchSize": len(batch),
+            source.info_key: {
+                "shardId": source.shard_id,
+                "startSequenceNumber": source.identifier(records[0]),
+                "endSequenceNumber": source.identifier(records[-1]),
+                "batchSize": len(records),
                 "streamArn": mapping.event_source_arn,
             },
         }
         _send_to(destination, json.dumps(record), {})
 
 
-def dynamodb_stream_poller(cloud: LocalCloud) -> None:
-    """DynamoDB stream records reach a mapped function in order, after the write has returned.
+def stream_pollers(cloud: LocalCloud) -> None:
+    """Stream records (DynamoDB, Kinesis) reach a mapped function in order, after the write.
 
-    moto invoked the function inside PutItem/UpdateItem (the writer waited), dropped the records
-    after any answer, error or not, and so restarted sequence numbers after each delivery.
+    moto invoked the function inside PutItem/UpdateItem/PutRecord (the writer waited), dropped
+    DynamoDB records after any answer, error or not (so sequence numbers restarted after each
+    delivery), and sent Kinesis records one by one, losing a record whose invocation failed.
     """
     poller = StreamPoller()
     original = StreamShard.add
@@ -186,3 +251,20 @@ def dynamodb_stream_poller(cloud: LocalCloud) -> None:
         poller.wake()
 
     StreamShard.add = add  # type: ignore[method-assign]
+
+    original_put = KinesisStream.put_record
+
+    def put_record(
+        self: KinesisStream, partition_key: str, explicit_hash_key: str, data: str
+    ) -> Any:
+        # moto invokes the mapped function per record inside PutRecord(s), and drops the record
+        # when it fails; AWS reads the shard in batches and retries. Hide the mappings from it.
+        mappings = self.lambda_event_source_mappings
+        self.lambda_event_source_mappings = {}
+        try:
+            return original_put(self, partition_key, explicit_hash_key, data)
+        finally:
+            self.lambda_event_source_mappings = mappings
+            poller.wake()
+
+    KinesisStream.put_record = put_record  # type: ignore[method-assign]

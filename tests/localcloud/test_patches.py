@@ -6,6 +6,7 @@ resource types serverless.yml compiles to.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -53,6 +54,15 @@ def handler(event, context):
     print("stream", ids, [r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
     if "poison" in ids:
         raise ValueError("poison")
+"""
+KINESIS = """
+import base64
+def handler(event, context):
+    items = [base64.b64decode(r["kinesis"]["data"]).decode() for r in event["Records"]]
+    print("kinesis", items)
+    return {"batchItemFailures": [
+        {"itemIdentifier": r["kinesis"]["sequenceNumber"]}
+        for r, item in zip(event["Records"], items) if item == "poison"]}
 """
 AUTHORIZER = """
 def handler(event, context):
@@ -177,6 +187,29 @@ def template() -> dict[str, Any]:
             "FailureQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-failures"}},
             "Batch": _function(BATCH, "batch"),
             "Stream": _function(STREAM, "stream"),
+            "Kinesis": _function(KINESIS, "kinesis"),
+            "LogStream": {
+                "Type": "AWS::Kinesis::Stream",
+                "Properties": {"Name": "lc-logs", "ShardCount": 1},
+            },
+            "KinesisFailures": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"QueueName": "lc-kinesis-failures"},
+            },
+            "KinesisMapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["LogStream", "Arn"]},
+                    "FunctionName": {"Fn::GetAtt": ["Kinesis", "Arn"]},
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": 100,
+                    "MaximumRetryAttempts": 1,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "DestinationConfig": {
+                        "OnFailure": {"Destination": {"Fn::GetAtt": ["KinesisFailures", "Arn"]}}
+                    },
+                },
+            },
             "StreamTable": {
                 "Type": "AWS::DynamoDB::Table",
                 "Properties": {
@@ -607,6 +640,43 @@ def test_stream_poller_delivers_in_order_retries_then_gives_up(
     numbers = [int(b.split("['")[-1].split("'")[0]) for b in seen]
     assert numbers == sorted(numbers)
     assert numbers[0] < numbers[1] == numbers[2] < numbers[3]
+
+
+def test_kinesis_poller_sends_batches_and_checkpoints_at_the_failed_record(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    kinesis, sqs, logs = cloud.client("kinesis"), cloud.client("sqs"), cloud.client("logs")
+
+    def batches() -> list[str]:
+        try:
+            events = logs.filter_log_events(logGroupName="/aws/lambda/lc-kinesis")["events"]
+        except logs.exceptions.ResourceNotFoundException:  # before the first invocation
+            return []
+        return [e["message"] for e in events if e["message"].startswith("kinesis ")]
+
+    kinesis.put_records(
+        StreamName="lc-logs",
+        Records=[{"Data": d.encode(), "PartitionKey": "p"} for d in ("a", "b", "poison", "c")],
+    )
+    queue = sqs.get_queue_url(QueueName="lc-kinesis-failures")["QueueUrl"]
+    messages = wait_for(lambda: sqs.receive_message(QueueUrl=queue).get("Messages"))
+    failure = json.loads(messages[0]["Body"])
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    kinesis.put_record(StreamName="lc-logs", Data=b"d", PartitionKey="p")
+    wait_for(lambda: "kinesis ['d']" in batches())
+    # how records group into batches depends on arrival; what must hold does not
+    delivered = [ast.literal_eval(b.removeprefix("kinesis ")) for b in batches()]
+    with_poison = [batch for batch in delivered if "poison" in batch]
+    assert len(with_poison) == 2  # the first delivery and MaximumRetryAttempts: 1
+    assert with_poison[1][0] == "poison"  # the retry starts at the failed record
+    assert failure["KinesisBatchInfo"]["batchSize"] == len(with_poison[1])
+    assert list(dict.fromkeys(item for batch in delivered for item in batch)) == [
+        "a",
+        "b",
+        "poison",
+        "c",
+        "d",
+    ]
 
 
 def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[str, str]) -> None:
