@@ -89,7 +89,7 @@ class StreamPoller:
 
     def __init__(self) -> None:
         self._wake = threading.Event()
-        self._positions: dict[tuple[str, str], _Position] = {}
+        self._positions: dict[tuple[str, str, str], _Position] = {}
         threading.Thread(target=self._run, daemon=True, name="stream-poller").start()
 
     def wake(self) -> None:
@@ -123,9 +123,9 @@ class StreamPoller:
                                 info_key="DDBStreamBatchInfo",
                             )
                             self._deliver(account_id, region, source, function_arn, mapping)
-        for account_id, regions in list(kinesis_backends.items()):
-            for region, backend in list(regions.items()):
-                for stream in list(backend.streams.values()):
+        for account_id, kinesis_regions in list(kinesis_backends.items()):
+            for region, kinesis in list(kinesis_regions.items()):
+                for stream in list(kinesis.streams.values()):
                     for mapping in list(stream.lambda_event_source_mappings.values()):
                         if not mapping.enabled:
                             continue
