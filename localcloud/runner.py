@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -238,6 +239,7 @@ class LambdaRunner:
         self._lock = threading.Lock()
         self._unpack_lock = threading.Lock()
         self._closed = False
+        self._all: weakref.WeakSet[_Worker] = weakref.WeakSet()
 
     # -- packages --------------------------------------------------------------------------
 
@@ -353,6 +355,8 @@ class LambdaRunner:
         now = datetime.now(UTC)
         stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
         worker = _Worker(python, self._environment(fn, code, paths, stream), code, stream)
+        with self._lock:
+            self._all.add(worker)
         started = time.monotonic()
         try:
             ready = worker.next_result(max(INIT_LIMIT_SECONDS, fn.timeout_s))
@@ -495,9 +499,10 @@ class LambdaRunner:
         return [(stamp, line.replace("\r", "\n")) for line in text.split("\n") if line.strip()]
 
     def shutdown(self) -> None:
+        """Stop every execution environment, idle or still running an invocation."""
         with self._lock:
             self._closed = True
-            workers = [w for ws in self._idle.values() for w in ws]
+            workers = list(self._all)
             self._idle.clear()
         for worker in workers:
             worker.kill()

@@ -145,7 +145,11 @@ def serve(host: str, port: int, api_port: int, state_dir: Path) -> int:
         server.stop()
         for name in (PID_FILE, INFO_FILE):
             (state_dir / name).unlink(missing_ok=True)
-    return 0
+    # Executions, retries and pollers run on background threads that would hold the process
+    # open (a Step Functions execution may wait an hour for a task token): nothing in them is
+    # kept, since the emulator's state lives in memory, so leave at once.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def running(state_dir: Path) -> dict[str, Any] | None:

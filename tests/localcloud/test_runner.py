@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,24 @@ def test_missing_handler_function(runner: LambdaRunner, function: FunctionConfig
         "errorType": "Runtime.HandlerNotFound",
         "stackTrace": [],
     }
+
+
+def test_shutdown_stops_environments_that_are_still_running(
+    runner: LambdaRunner, function: FunctionConfig
+) -> None:
+    patient = FunctionConfig(**{**function.__dict__, "timeout_s": 600})
+    results = []
+    invocation = threading.Thread(
+        target=lambda: results.append(
+            runner.invoke(patient, json.dumps({"action": "sleep", "seconds": 600}))
+        )
+    )
+    invocation.start()
+    # the handler prints its event before it sleeps: wait until it is running
+    while not any(b'"action": "sleep"' in w._output for w in list(runner._all)):
+        time.sleep(0.05)
+    runner.shutdown()
+    invocation.join()
+    assert results[0].status == "crash"
+    error = json.loads(results[0].payload)
+    assert error["errorMessage"].endswith("Runtime exited with error: signal: kill")
