@@ -412,6 +412,11 @@ class LambdaRunner:
                 "deadline_ms": deadline_ms,
                 "invoked_function_arn": invoked_arn or fn.arn,
                 "client_context": client_context,
+                # Lambda sets _X_AMZN_TRACE_ID for every invocation (sampled only with tracing)
+                "trace_id": (
+                    f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
+                    f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
+                ),
             }
         )
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def handler(event, context):
         "memory": context.memory_limit_in_mb,
         "arn": context.invoked_function_arn,
         "log_group": context.log_group_name,
+        "trace": os.environ.get("_X_AMZN_TRACE_ID"),
         "env": {k: os.environ.get(k) for k in ("AWS_REGION", "AWS_LAMBDA_FUNCTION_NAME",
                  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "_HANDLER", "STAGE", "AWS_ENDPOINT_URL")},
         "helper": helper.VALUE,
@@ -107,6 +109,9 @@ def test_handler_gets_lambda_environment_context_and_layers(
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     }
     assert answer["helper"] == "from the layer"
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", answer["trace"]
+    )
     assert "/runtime/python3.12/boto3/" in answer["boto3"]  # the runtime's boto3, not the package's
 
 
