@@ -33,6 +33,7 @@ from localcloud import runtime
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 MARKER = b"\x1e"
+MEMORY_CHECK_SECONDS = 0.1  # how often a running invocation's memory is compared to its limit
 INIT_LIMIT_SECONDS = 10.0  # Lambda's limit on the init phase of an on-demand function
 RESERVED_VARIABLES = {
     "_HANDLER",
@@ -104,7 +105,7 @@ class InvocationResult:
     log_lines: list[str]
     duration_ms: float
     init_ms: float | None
-    status: str  # "success", "error", "timeout", "crash"
+    status: str  # "success", "error", "timeout", "crash", "oom"
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -191,6 +192,17 @@ class _Worker:
             else:
                 taken, self._output = self._output, b""
         return taken
+
+    def resident_mb(self) -> int:
+        """Resident memory now (0 once the process is gone)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return math.ceil(int(line.split()[1]) / 1024)
+        return 0
 
     def max_memory_mb(self) -> int:
         """Peak resident memory of the environment (kept from before it was killed)."""
@@ -419,11 +431,26 @@ class LambdaRunner:
                 ),
             }
         )
-        try:
-            message = worker.next_result(deadline_ms / 1000 - time.time())
-        except queue.Empty:
-            message = {"timeout": True}
-        if message is None:
+        message = self._wait(worker, fn, deadline_ms / 1000)
+        if message is not None and message.get("out_of_memory"):
+            status = "oom"
+            worker.kill()
+            output = self._lines(worker.take_output(None, wait=0))
+            error = {
+                "errorType": "Runtime.OutOfMemory",
+                "errorMessage": (
+                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                ),
+            }
+            lines += [
+                *output,
+                (
+                    _now_ms(),
+                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+                ),
+                (_now_ms(), "Runtime.OutOfMemory"),
+            ]
+        elif message is None:
             status = "crash"
             output = self._lines(worker.take_output(request_id, wait=0.5))
             error: dict[str, Any] | None = _exit_error(request_id, worker.process.wait())
@@ -451,6 +478,20 @@ class LambdaRunner:
         if status == "success":
             result.payload = payload
         return result
+
+    @staticmethod
+    def _wait(worker: _Worker, fn: FunctionConfig, deadline: float) -> dict[str, Any] | None:
+        """The invocation's result; {"timeout"} past the deadline; {"out_of_memory"} when the
+        environment's memory goes over the function's memory size (Lambda stops it there)."""
+        while True:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return {"timeout": True}
+            try:
+                return worker.next_result(min(remaining, MEMORY_CHECK_SECONDS))
+            except queue.Empty:
+                if worker.resident_mb() > fn.memory_mb:
+                    return {"out_of_memory": True}
 
     def _finish(
         self,
@@ -480,6 +521,8 @@ class LambdaRunner:
             report += "\tStatus: timeout"
         elif status == "crash":
             report += "\tStatus: error\tError Type: Runtime.ExitError"
+        elif status == "oom":
+            report += "\tStatus: error\tError Type: Runtime.OutOfMemory"
         lines = [*lines, (_now_ms(), f"END RequestId: {request_id}"), (_now_ms(), report)]
         if self._log_sink is not None:
             self._log_sink(fn, worker.log_stream, lines)

@@ -36,6 +36,10 @@ def handler(event, context):
         return {"ok": True}
     if action == "set":
         return {1, 2}
+    if action == "hog":
+        hog = b"x" * (event["megabytes"] * 1024 * 1024)
+        time.sleep(event.get("hold", 0))
+        return len(hog)
     if action == "exit":
         os._exit(7)
     return {
@@ -237,3 +241,20 @@ def test_shutdown_stops_environments_that_are_still_running(
     assert results[0].status == "crash"
     error = json.loads(results[0].payload)
     assert error["errorMessage"].endswith("Runtime exited with error: signal: kill")
+
+
+def test_memory_over_the_memory_size_stops_the_invocation(
+    runner: LambdaRunner, function: FunctionConfig
+) -> None:
+    small = FunctionConfig(**{**function.__dict__, "memory_mb": 128, "timeout_s": 60})
+    result = runner.invoke(small, json.dumps({"action": "hog", "megabytes": 200, "hold": 30}))
+    assert result.status == "oom"
+    assert json.loads(result.payload) == {
+        "errorType": "Runtime.OutOfMemory",
+        "errorMessage": (
+            f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed"
+        ),
+    }
+    assert result.log_lines[-1].endswith("Error Type: Runtime.OutOfMemory")
+    within = runner.invoke(small, json.dumps({"action": "hog", "megabytes": 1}))
+    assert json.loads(within.payload) == 1024 * 1024
