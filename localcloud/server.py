@@ -97,6 +97,10 @@ class Server:
 
     def start(self) -> None:
         for server in (self._moto, self._gateway):
+            # Stopping must not wait for requests still running (a long-poll ReceiveMessage,
+            # an invocation that waits on a task token): their state is in memory anyway.
+            server.daemon_threads = True  # type: ignore[attr-defined]
+            server.block_on_close = False  # type: ignore[attr-defined]
             thread = threading.Thread(target=server.serve_forever, daemon=True)
             thread.start()
             self._threads.append(thread)
