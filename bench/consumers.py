@@ -227,7 +227,7 @@ def _run(runs: int, count: int) -> dict[str, Any]:
     from docflow.webhooks.store import Subscribers
     from shared import aws
     from shared.batch import process_batch
-    from shared.events import Notification, SqsEvent, SqsMessage
+    from shared.events.sqs import Notification, SqsEvent, SqsMessage
     from shared.idempotency import Idempotency
     from tests.functional.events.conftest import Receiver
     from tests.support import fresh_import, table_definition

@@ -1,6 +1,6 @@
 """Run every benchmark in turn (`make bench`); each writes bench/results/<name>.json.
 
-    python -m bench.run [name ...]     # e.g. python -m bench.run coldstart consumers
+python -m bench.run [name ...]     # e.g. python -m bench.run coldstart consumers
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 from docflow.analytics.model import AlertPolicy
 from docflow.analytics.service import Analyzer
 from docflow.analytics.store import AlarmTopic
-from shared.events import KinesisWindowEvent
+from shared.events.kinesis import KinesisWindowEvent
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env

@@ -13,7 +13,7 @@ from docflow.documents.store import DocumentStore
 from docflow.processing import approval
 from docflow.processing.store import Approvals, Tasks
 from shared import errors, secrets
-from shared.events import HttpRequest
+from shared.events.http import HttpRequest
 from shared.handler import lambda_handler
 from shared.settings import Settings, env
 

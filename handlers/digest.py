@@ -9,7 +9,7 @@ from typing import Any
 from docflow.notify.store import SesMailer
 from docflow.schedules.service import build_digest, send_digest
 from docflow.schedules.store import StatusIndex
-from shared.events import ScheduledEvent
+from shared.events.schedule import ScheduledEvent
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env

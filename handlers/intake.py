@@ -9,7 +9,7 @@ from typing import Any
 from docflow.documents.store import DocumentStore
 from docflow.intake.service import Intake, IntakePolicy
 from docflow.intake.store import Executions, S3Objects, SignatureCache
-from shared.events import S3Event
+from shared.events.s3 import S3Event
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env

@@ -10,7 +10,7 @@ from docflow.notify.model import DocumentEvent
 from docflow.notify.service import Notifier, NotifyPolicy
 from docflow.notify.store import SesMailer
 from shared.batch import process_batch
-from shared.events import Notification, SqsEvent, SqsMessage
+from shared.events.sqs import Notification, SqsEvent, SqsMessage
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env

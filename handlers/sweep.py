@@ -9,7 +9,7 @@ from docflow.documents.store import DocumentStore
 from docflow.schedules.model import parse_rules
 from docflow.schedules.service import Sweeper, SweepPolicy
 from docflow.schedules.store import EventsTopic, StatusIndex, SweepMarks, Workflow
-from shared.events import ScheduledEvent
+from shared.events.schedule import ScheduledEvent
 from shared.handler import lambda_handler
 from shared.settings import Settings, env
 

@@ -8,7 +8,7 @@ from typing import Any
 from docflow.sync.service import sync
 from docflow.sync.store import LakeBucket
 from shared.batch import report
-from shared.events import DynamoDBStreamEvent
+from shared.events.streams import DynamoDBStreamEvent
 from shared.handler import lambda_handler
 from shared.logging import get_logger
 from shared.settings import Settings, env

@@ -11,7 +11,7 @@ from docflow.webhooks.service import CircuitBreaker, Dispatcher
 from docflow.webhooks.store import BreakerStore, HttpSender, Subscribers
 from shared import secrets
 from shared.batch import process_batch
-from shared.events import Notification, SqsEvent, SqsMessage
+from shared.events.sqs import Notification, SqsEvent, SqsMessage
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env

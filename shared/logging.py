@@ -47,6 +47,23 @@ class _Redactor:
         return scrubbed
 
 
+class _CurrentStdout:
+    """Writes to whatever `sys.stdout` is at the time of the write.
+
+    Loggers are cached on first use; binding them to the stream object of that moment would
+    break when a test runner (or anything else) swaps `sys.stdout` later.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+_STDOUT = _CurrentStdout()
+
+
 def configure(level: str = "INFO", redact_keys: Iterable[str] = ()) -> None:
     """Set up structlog and stdlib logging to emit JSON lines on stdout (idempotent)."""
     if _state["configured"]:
@@ -64,7 +81,7 @@ def configure(level: str = "INFO", redact_keys: Iterable[str] = ()) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(_STDOUT),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -74,7 +91,7 @@ def configure(level: str = "INFO", redact_keys: Iterable[str] = ()) -> None:
             structlog.processors.JSONRenderer(),
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(_STDOUT)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

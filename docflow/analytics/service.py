@@ -28,7 +28,7 @@ from docflow.analytics.model import (
     summarize,
 )
 from shared.batch import process_batch
-from shared.events import KinesisRecord, KinesisWindowEvent
+from shared.events.kinesis import KinesisRecord, KinesisWindowEvent
 from shared.logging import get_logger
 from shared.metrics import Metrics
 

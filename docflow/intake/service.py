@@ -20,7 +20,7 @@ from docflow.intake.detect import SAMPLE_BYTES, detect_type
 from docflow.intake.scan import BUILTIN_SIGNATURES, Signature, parse_signatures, scan
 from docflow.intake.store import Executions, ObjectGoneError, S3Objects, execution_name
 from shared import errors
-from shared.events import S3Object
+from shared.events.s3 import S3Object
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -14,7 +14,7 @@ from string import Template
 from typing import Any
 
 from shared.errors import InvalidInputError
-from shared.events import Notification
+from shared.events.sqs import Notification
 
 EVENT_TYPES = frozenset({"document.processed", "document.failed", "document.rejected"})
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from docflow.documents.store import from_item
-from shared.events import StreamChange
+from shared.events.streams import StreamChange
 
 SEQUENCE_WIDTH = 40  # DynamoDB stream sequence numbers have up to 40 digits
 # Never copied to the lake: approval task tokens are bearer credentials for the workflow.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from docflow.sync.model import lake_objects
-from shared.events import StreamChange
+from shared.events.streams import StreamChange
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -11,7 +11,8 @@ import structlog
 from shared import errors
 from shared import logging as shared_logging
 from shared.batch import process_batch
-from shared.events import HttpRequest, S3Event
+from shared.events.http import HttpRequest
+from shared.events.s3 import S3Event
 from shared.metrics import Metrics
 from shared.secrets import SecretCache
 from shared.settings import Settings, SettingsError, env

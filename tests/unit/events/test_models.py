@@ -24,7 +24,8 @@ from docflow.notify.model import DocumentEvent, owner_address
 from docflow.schedules.model import SweepRule, parse_rules, sweep_action
 from docflow.sync.model import lake_objects
 from shared.errors import InvalidInputError
-from shared.events import Notification, SqsMessage, StreamChange
+from shared.events.sqs import Notification, SqsMessage
+from shared.events.streams import StreamChange
 
 
 def test_access_and_application_lines_parse_and_nonsense_is_malformed() -> None:

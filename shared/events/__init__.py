@@ -1,0 +1,12 @@
+"""Typed views of the events docflow receives, parsed once at the boundary, one module per
+trigger so a handler loads only the views it uses (each frozen dataclass costs its cold start):
+
+- `shared.events.http`: `HttpRequest` (API Gateway HTTP API, payload 2.0)
+- `shared.events.s3`: `S3Event`, `S3Object`
+- `shared.events.sqs`: `SqsEvent`, `SqsMessage`, `Notification` (SNS through SQS)
+- `shared.events.streams`: `DynamoDBStreamEvent`, `StreamChange`
+- `shared.events.kinesis`: `KinesisWindowEvent`, `KinesisRecord`
+- `shared.events.schedule`: `ScheduledEvent`
+
+Malformed input raises `InvalidInputError` naming what was wrong, never a `KeyError`.
+"""

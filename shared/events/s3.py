@@ -1,0 +1,63 @@
+"""S3 event notifications; object keys arrive URL-encoded and are decoded here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from shared.errors import InvalidInputError
+from shared.events._parse import _require
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """One record of an S3 event notification."""
+
+    event_name: str
+    bucket: str
+    key: str
+    size: int
+    version_id: str | None
+    etag: str | None
+    sequencer: str | None
+    event_time: str | None = None
+
+    @property
+    def version(self) -> str:
+        """The object version this event announces (sequencer or ETag when unversioned)."""
+        return self.version_id or self.sequencer or self.etag or "unversioned"
+
+    @property
+    def delivery_key(self) -> str:
+        """Identifies the event's object version, the same on every redelivery."""
+        return f"{self.bucket}/{self.key}#{self.version}"
+
+
+@dataclass(frozen=True)
+class S3Event:
+    records: list[S3Object] = field(default_factory=list)
+
+    @classmethod
+    def from_event(cls, event: Any) -> S3Event:
+        records = _require(event, "Records", "S3 event")
+        if not isinstance(records, list):
+            raise InvalidInputError("S3 event: Records must be a list")
+        parsed = []
+        for index, record in enumerate(records):
+            where = f"S3 event record {index}"
+            s3 = _require(record, "s3", where)
+            obj = _require(s3, "object", where)
+            parsed.append(
+                S3Object(
+                    event_name=str(record.get("eventName", "")),
+                    bucket=str(_require(_require(s3, "bucket", where), "name", where)),
+                    key=unquote_plus(str(_require(obj, "key", where))),
+                    size=int(obj.get("size", 0)),
+                    version_id=obj.get("versionId") or None,
+                    etag=obj.get("eTag") or None,
+                    sequencer=obj.get("sequencer") or None,
+                    event_time=record.get("eventTime"),
+                )
+            )
+        return cls(records=parsed)

@@ -1,0 +1,52 @@
+"""DynamoDB stream records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import InvalidInputError
+from shared.events._parse import _records, _require
+
+
+@dataclass(frozen=True)
+class StreamChange:
+    """One record of a DynamoDB stream (images still in attribute-value form)."""
+
+    event_id: str
+    event_name: str  # INSERT, MODIFY, REMOVE
+    sequence_number: str
+    keys: dict[str, Any]
+    new_image: dict[str, Any] | None
+    old_image: dict[str, Any] | None
+    approximate_creation_time: float | None
+    source_arn: str = ""
+
+
+@dataclass(frozen=True)
+class DynamoDBStreamEvent:
+    records: list[StreamChange] = field(default_factory=list)
+
+    @classmethod
+    def from_event(cls, event: Any) -> DynamoDBStreamEvent:
+        parsed = []
+        for index, record in enumerate(_records(event, "DynamoDB stream event")):
+            where = f"stream record {index}"
+            body = _require(record, "dynamodb", where)
+            name = str(_require(record, "eventName", where))
+            if name not in {"INSERT", "MODIFY", "REMOVE"}:
+                raise InvalidInputError(f"{where}: unknown eventName {name!r}")
+            created = body.get("ApproximateCreationDateTime")
+            parsed.append(
+                StreamChange(
+                    event_id=str(record.get("eventID", "")),
+                    event_name=name,
+                    sequence_number=str(_require(body, "SequenceNumber", where)),
+                    keys=dict(_require(body, "Keys", where)),
+                    new_image=body.get("NewImage"),
+                    old_image=body.get("OldImage"),
+                    approximate_creation_time=float(created) if created is not None else None,
+                    source_arn=str(record.get("eventSourceARN", "")),
+                )
+            )
+        return cls(records=parsed)
