@@ -28,6 +28,7 @@ import boto3
 import requests
 import yaml
 
+from bench.common import write_results
 from docflow.intake.scan import EICAR
 from docflow.webhooks.model import SIGNATURE_HEADER, verify
 
@@ -327,11 +328,31 @@ def run(stack_path: Path, timeout_s: float) -> int:
         if all(case.final for case in cases):
             break
         time.sleep(0.3)
-    failures = _summary(cases, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    failures = _summary(cases, elapsed)
+    _record(cases, elapsed)
     if fanout is not None and not fanout.report(cases, timeout_s=120):
         print("fan-out or sync fell short of what the documents' outcomes should produce")
         failures += 1
     return 1 if failures else 0
+
+
+def _record(cases: list[Case], elapsed: float) -> None:
+    """How long the scenario took on this machine: bench/results/demo.json."""
+    write_results(
+        "demo",
+        {
+            "documents": len(cases),
+            "scenario_seconds": round(elapsed, 2),
+            "per_document_seconds": {
+                case.label: round(
+                    _seconds_between(case.history[0]["at"], case.history[-1]["at"]), 2
+                )
+                for case in cases
+                if case.history
+            },
+        },
+    )
 
 
 def _summary(cases: list[Case], elapsed: float) -> int:

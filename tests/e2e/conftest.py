@@ -11,6 +11,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ import requests
 from localcloud import runtime, server, stack
 
 pytestmark = pytest.mark.e2e
+
+FINAL = frozenset({"processed", "rejected", "quarantined", "failed"})
 
 
 def _free_port() -> int:
@@ -55,6 +58,41 @@ class LocalStack:
 
     def key(self, owner: str = "demo-alice") -> str:
         return str(self.description["api_keys"][owner]["key"])
+
+    def upload(
+        self, filename: str, content_type: str, body: bytes, owner: str = "demo-alice"
+    ) -> str:
+        """Create a document through the API and POST its bytes to the presigned upload."""
+        created = self.api(
+            "POST",
+            "/documents",
+            owner,
+            json={"filename": filename, "content_type": content_type, "size": len(body)},
+        )
+        assert created.status_code == 201, created.text
+        document = created.json()
+        upload = document["upload"]
+        sent = requests.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": (filename, body, content_type)},
+            timeout=60,
+        )
+        assert sent.status_code in (200, 201, 204), sent.text
+        return str(document["document_id"])
+
+    def wait_status(
+        self, document_id: str, wanted: AbstractSet[str] = FINAL, timeout: float = 180
+    ) -> dict[str, Any]:
+        """The document once its status is one of `wanted` (events flow asynchronously)."""
+
+        def reached() -> dict[str, Any] | None:
+            answer = self.api("GET", f"/documents/{document_id}")
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            return body if body["status"] in wanted else None
+
+        return dict(wait_for(reached, timeout=timeout))
 
     def api(
         self, method: str, path: str, owner: str = "demo-alice", **kwargs: Any

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from docflow.webhooks.model import verify
 from scripts import redrive
@@ -43,29 +42,8 @@ def _config() -> dict[str, Any]:
 
 def _upload_processed(local: LocalStack) -> str:
     body = csv_bytes(5, amount="2")
-    created = local.api(
-        "POST",
-        "/documents",
-        json={"filename": "small.csv", "content_type": "text/csv", "size": len(body)},
-    )
-    assert created.status_code == 201, created.text
-    document = created.json()
-    upload = document["upload"]
-    sent = requests.post(
-        upload["url"],
-        data=upload["fields"],
-        files={"file": ("small.csv", body, "text/csv")},
-        timeout=60,
-    )
-    assert sent.status_code in (200, 201, 204), sent.text
-    document_id = str(document["document_id"])
-
-    def processed() -> bool:
-        answer = local.api("GET", f"/documents/{document_id}").json()
-        assert answer["status"] not in {"failed", "rejected", "quarantined"}, answer
-        return bool(answer["status"] == "processed")
-
-    wait_for(processed, timeout=180)
+    document_id = local.upload("small.csv", "text/csv", body)
+    assert local.wait_status(document_id)["status"] == "processed"
     return document_id
 
 

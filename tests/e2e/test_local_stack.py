@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-import requests
 
 from localcloud import stack
-from tests.e2e.conftest import LocalStack, deploy_template, wait_for
+from tests.e2e.conftest import LocalStack, deploy_template
 
 pytestmark = pytest.mark.e2e
 
-FINAL = {"processed", "rejected", "quarantined", "failed"}
 # The EICAR antivirus test file (not a virus; every scanner must flag it).
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 CSV = b"id,date,amount\nINV-1,2026-11-01,12.50\nINV-2,2026-11-02,7.00\n"
@@ -100,45 +97,16 @@ def test_function_logs_are_readable_with_sls_logs(local_stack: LocalStack) -> No
     assert any('"event": "invocation_finished"' in line for line in lines)
 
 
-def _upload(local: LocalStack, filename: str, content_type: str, body: bytes) -> str:
-    created = local.api(
-        "POST",
-        "/documents",
-        json={"filename": filename, "content_type": content_type, "size": len(body)},
-    )
-    assert created.status_code == 201, created.text
-    document = created.json()
-    upload = document["upload"]
-    sent = requests.post(
-        upload["url"],
-        data=upload["fields"],
-        files={"file": (filename, body, content_type)},
-        timeout=60,
-    )
-    assert sent.status_code in (200, 201, 204), sent.text
-    return str(document["id"] if "id" in document else document["document_id"])
-
-
-def _final(local: LocalStack, document_id: str) -> dict[str, Any]:
-    def status() -> dict[str, Any] | None:
-        answer = local.api("GET", f"/documents/{document_id}")
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body if body["status"] in FINAL else None
-
-    return wait_for(status)  # type: ignore[no-any-return]
-
-
 def test_eicar_upload_ends_quarantined(local_stack: LocalStack) -> None:
-    document_id = _upload(local_stack, "eicar.csv", "text/csv", EICAR)
-    assert _final(local_stack, document_id)["status"] == "quarantined"
+    document_id = local_stack.upload("eicar.csv", "text/csv", EICAR)
+    assert local_stack.wait_status(document_id)["status"] == "quarantined"
 
 
 def test_csv_upload_is_processed_and_duplicate_s3_delivery_starts_one_execution(
     local_stack: LocalStack,
 ) -> None:
-    document_id = _upload(local_stack, "invoices.csv", "text/csv", CSV)
-    final = _final(local_stack, document_id)
+    document_id = local_stack.upload("invoices.csv", "text/csv", CSV)
+    final = local_stack.wait_status(document_id)
     assert final["status"] == "processed", final
     sfn = local_stack.client("stepfunctions")
     machine = local_stack.description["state_machine_arn"]

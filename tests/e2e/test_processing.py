@@ -5,46 +5,12 @@ Stage `local` config: approval over a CSV total of 10,000, approval timeout 60 s
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import requests
 
-from tests.e2e.conftest import LocalStack, wait_for
+from tests.e2e.conftest import FINAL, LocalStack
 from tests.processing_samples import csv_bytes, image_bytes
 
 pytestmark = pytest.mark.e2e
-
-FINAL = {"processed", "rejected", "quarantined", "failed"}
-
-
-def _upload(local: LocalStack, filename: str, content_type: str, body: bytes) -> str:
-    created = local.api(
-        "POST",
-        "/documents",
-        json={"filename": filename, "content_type": content_type, "size": len(body)},
-    )
-    assert created.status_code == 201, created.text
-    document = created.json()
-    upload = document["upload"]
-    sent = requests.post(
-        upload["url"],
-        data=upload["fields"],
-        files={"file": (filename, body, content_type)},
-        timeout=60,
-    )
-    assert sent.status_code in (200, 201, 204), sent.text
-    return str(document["document_id"])
-
-
-def _status(local: LocalStack, document_id: str, wanted: set[str], timeout: float = 180) -> Any:
-    def reached() -> dict[str, Any] | None:
-        answer = local.api("GET", f"/documents/{document_id}")
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body if body["status"] in wanted else None
-
-    return wait_for(reached, timeout=timeout)
 
 
 def _outputs(local: LocalStack, document_id: str) -> list[str]:
@@ -58,8 +24,8 @@ def _outputs(local: LocalStack, document_id: str) -> list[str]:
 def test_an_image_is_processed_into_a_thumbnail_and_a_web_rendition(
     local_stack: LocalStack,
 ) -> None:
-    document_id = _upload(local_stack, "photo.jpg", "image/jpeg", image_bytes(1200, 800))
-    final = _status(local_stack, document_id, FINAL)
+    document_id = local_stack.upload("photo.jpg", "image/jpeg", image_bytes(1200, 800))
+    final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "processed", final
     assert set(final["results"]["outputs"]) == {"thumbnail", "web"}
     prefix = f"processed/{document_id}/"
@@ -71,8 +37,8 @@ def test_an_image_is_processed_into_a_thumbnail_and_a_web_rendition(
 
 
 def test_a_csv_is_processed_into_json_lines(local_stack: LocalStack) -> None:
-    document_id = _upload(local_stack, "ledger.csv", "text/csv", csv_bytes(50, amount="3"))
-    final = _status(local_stack, document_id, FINAL)
+    document_id = local_stack.upload("ledger.csv", "text/csv", csv_bytes(50, amount="3"))
+    final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "processed", final
     records = final["results"]["outputs"]["records"]
     assert (records["valid_rows"], records["total_amount"]) == (50, "150")
@@ -80,8 +46,8 @@ def test_a_csv_is_processed_into_json_lines(local_stack: LocalStack) -> None:
 
 def _flagged(local: LocalStack) -> str:
     # 3 x 4,000 = 12,000: over the local threshold of 10,000.
-    document_id = _upload(local, "big.csv", "text/csv", csv_bytes(3, amount="4000"))
-    waiting = _status(local, document_id, {"awaiting_approval", *FINAL})
+    document_id = local.upload("big.csv", "text/csv", csv_bytes(3, amount="4000"))
+    waiting = local.wait_status(document_id, {"awaiting_approval", *FINAL})
     assert waiting["status"] == "awaiting_approval", waiting
     assert "token" not in str(waiting)
     return document_id
@@ -93,7 +59,7 @@ def test_a_flagged_csv_is_processed_once_approved(local_stack: LocalStack) -> No
         "POST", f"/documents/{document_id}/decision", json={"decision": "approve"}
     )
     assert answer.status_code == 200, answer.text
-    final = _status(local_stack, document_id, FINAL)
+    final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "processed", final
     assert final["results"]["approval"]["decision"] == "approved"
     again = local_stack.api(
@@ -110,7 +76,7 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_no_output(local_stack: Lo
         json={"decision": "reject", "comment": "over budget"},
     )
     assert answer.status_code == 200, answer.text
-    final = _status(local_stack, document_id, FINAL)
+    final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "rejected", final
     assert final["reason"].startswith("rejected_by_approver")
     assert _outputs(local_stack, document_id) == []
@@ -118,7 +84,7 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_no_output(local_stack: Lo
 
 def test_an_approval_nobody_gives_expires_and_rejects(local_stack: LocalStack) -> None:
     document_id = _flagged(local_stack)
-    final = _status(local_stack, document_id, FINAL, timeout=240)
+    final = local_stack.wait_status(document_id, FINAL, timeout=240)
     assert final["status"] == "rejected", final
     assert final["reason"].startswith("approval_expired")
     assert _outputs(local_stack, document_id) == []
@@ -127,8 +93,8 @@ def test_an_approval_nobody_gives_expires_and_rejects(local_stack: LocalStack) -
 def test_a_permanently_failing_transform_is_compensated(local_stack: LocalStack) -> None:
     # A JPEG whose header reads fine (extract passes) but whose pixel data is cut off.
     data = image_bytes(1200, 800)
-    document_id = _upload(local_stack, "cut.jpg", "image/jpeg", data[: len(data) // 3])
-    final = _status(local_stack, document_id, FINAL)
+    document_id = local_stack.upload("cut.jpg", "image/jpeg", data[: len(data) // 3])
+    final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "failed", final
     assert "corrupt_image" in final["reason"]
     assert _outputs(local_stack, document_id) == []
