@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from tests.conftest import Stack
 from tests.functional.conftest import LambdaContext
 from tests.processing_definition import definition, function_arn
 from tests.support import fresh_import
+
+_IMPORT_LOCK = threading.Lock()
 
 FUNCTIONS = {
     "processExtract": "process_extract",
@@ -103,8 +106,10 @@ class Proc:
         )
 
     def handler(self, function: str) -> Callable[[Any, Any], Any]:
-        if function not in self.modules:
-            self.modules[function] = fresh_import(f"handlers.{FUNCTIONS[function]}")
+        # Map iterations call the same task from several threads at once: import it once.
+        with _IMPORT_LOCK:
+            if function not in self.modules:
+                self.modules[function] = fresh_import(f"handlers.{FUNCTIONS[function]}")
         return self.modules[function].handler  # type: ignore[no-any-return]
 
     def run(self, function: str, event: Any) -> Any:
