@@ -7,7 +7,7 @@ prints a timeline per document (status, the function that moved it, time since t
 previous step) and a summary, and exits non-zero if any document ends in a status other
 than the one expected.
 
-    python -m scripts.demo [--stack .local/stack.json] [--timeout 180]
+    python -m scripts.demo [--stack .local/stack.json] [--timeout 180] [--record]
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ class FanOut:
         return emails == expected and signed == expected and lake >= len(cases)
 
 
-def run(stack_path: Path, timeout_s: float) -> int:
+def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
     stack = _load_stack(stack_path)
     keys = {owner: entry["key"] for owner, entry in stack["api_keys"].items()}
     client = Client(stack["api_url"], keys)
@@ -330,7 +330,8 @@ def run(stack_path: Path, timeout_s: float) -> int:
         time.sleep(0.3)
     elapsed = time.monotonic() - started
     failures = _summary(cases, elapsed)
-    _record(cases, elapsed)
+    if record:
+        _record(cases, elapsed)
     if fanout is not None and not fanout.report(cases, timeout_s=120):
         print("fan-out or sync fell short of what the documents' outcomes should produce")
         failures += 1
@@ -376,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stack", type=Path, default=Path(".local/stack.json"))
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--record", action="store_true", help="write the timings to bench/results/demo.json"
+    )
     args = parser.parse_args(argv)
-    return run(args.stack, args.timeout)
+    return run(args.stack, args.timeout, args.record)
 
 
 if __name__ == "__main__":
