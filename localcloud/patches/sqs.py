@@ -11,9 +11,9 @@ from typing import Any
 from moto.sqs.models import Queue, sqs_backends
 
 from localcloud.patches.context import LocalCloud
+from localcloud.patches.polling import Poller
 
 log = logging.getLogger("localcloud.sqs")
-POLL_SECONDS = 0.5
 
 
 def _record(message: Any, queue: Queue) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def _record(message: Any, queue: Queue) -> dict[str, Any]:
     }
 
 
-class SqsPoller:
+class SqsPoller(Poller):
     """Polls every queue that has an enabled event source mapping, as Lambda's pollers do.
 
     A batch goes to the function synchronously. Success deletes the batch; with
@@ -59,26 +59,14 @@ class SqsPoller:
     receive count reaches the redrive policy's maxReceiveCount.
     """
 
+    thread_name = "sqs-poller"
+    stop_on = (RuntimeError,)  # the pool is shut down: the server is stopping
+
     def __init__(self) -> None:
-        self._wake = threading.Event()
         self._busy: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sqs-poller")
-        threading.Thread(target=self._run, daemon=True, name="sqs-poller").start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
-            try:
-                self._poll_once()
-            except RuntimeError:  # the pool is shut down: the server is stopping
-                return
-            except Exception:
-                log.exception("SQS poll failed")
+        super().__init__()
 
     def _poll_once(self) -> None:
         for account_id, regions in list(sqs_backends.items()):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +16,8 @@ from moto.kinesis.models import Stream as KinesisStream
 from moto.kinesis.models import kinesis_backends
 
 from localcloud.patches.context import LocalCloud
+from localcloud.patches.polling import Poller
 
-log = logging.getLogger("localcloud.streams")
-POLL_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -77,7 +74,7 @@ class _Position:
         self.not_before = 0.0
 
 
-class StreamPoller:
+class StreamPoller(Poller):
     """Reads each table's stream in order for every mapped function, as Lambda's pollers do.
 
     A batch (up to BatchSize records) goes to the function synchronously. Success moves past
@@ -87,22 +84,11 @@ class StreamPoller:
     Records stay in the shard, so GetRecords readers see them too and sequence numbers grow.
     """
 
+    thread_name = "stream-poller"
+
     def __init__(self) -> None:
-        self._wake = threading.Event()
         self._positions: dict[tuple[str, str, str], _Position] = {}
-        threading.Thread(target=self._run, daemon=True, name="stream-poller").start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
-            try:
-                self._poll_once()
-            except Exception:
-                log.exception("stream poll failed")
+        super().__init__()
 
     def _poll_once(self) -> None:
         for account_id, regions in list(dynamodb_backends.items()):
