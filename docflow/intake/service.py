@@ -93,6 +93,15 @@ class Intake:
                 Status.REJECTED,
                 f"too_large: {size} bytes exceeds the limit of {self.policy.max_bytes}",
             )
+        if size != document.declared_size:
+            # S3 already holds a POST upload to its policy's exact size; this catches any other
+            # way the object got there (a PUT with the caller's own credentials, a copy).
+            return self._reject(
+                obj,
+                document,
+                Status.REJECTED,
+                f"size_mismatch: declared {document.declared_size} bytes, the object is {size}",
+            )
         digest = hashlib.sha256()
         sample = bytearray()
 

@@ -134,6 +134,21 @@ def test_an_oversized_object_is_rejected(uploads: Uploads, stack: Stack) -> None
     assert uploads.document(created["document_id"])["reason"].startswith("too_large")
 
 
+@pytest.mark.parametrize(("declared", "content"), [(len(CSV) + 1, CSV), (len(CSV) - 1, CSV)])
+def test_an_object_whose_size_differs_from_the_declared_size_is_rejected(
+    uploads: Uploads, declared: int, content: bytes
+) -> None:
+    created = uploads.create("sized.csv", "text/csv", declared)
+    uploads.run(uploads.put(created["upload"]["fields"]["key"], content))
+    document = uploads.document(created["document_id"])
+    assert (document["status"], document["reason"]) == (
+        "rejected",
+        f"size_mismatch: declared {declared} bytes, the object is {len(content)}",
+    )
+    assert uploads.keys("incoming/") == []
+    assert uploads.keys("quarantine/") == [f"quarantine/{created['document_id']}/sized.csv"]
+
+
 def test_an_object_deleted_before_intake_fails_the_document(uploads: Uploads, stack: Stack) -> None:
     document_id, s3_event = uploads.upload("gone.csv", "text/csv", CSV)
     key = f"incoming/{document_id}/gone.csv"
