@@ -160,13 +160,32 @@ def _function_arn(uri: str) -> str:
     return found.group(1) if found else uri
 
 
-def _invoke(function_arn: str, event: dict[str, Any]) -> tuple[dict[str, Any] | Any, bool]:
+def _source_arn(event: dict[str, Any], resource: str) -> str:
+    context = event["requestContext"]
+    region = context.get("region") or "us-east-1"
+    return f"arn:aws:execute-api:{region}:{context['accountId']}:{context['apiId']}/{resource}"
+
+
+def _invoke(
+    function_arn: str, event: dict[str, Any], source_arn: str
+) -> tuple[dict[str, Any] | Any, bool]:
     from moto.awslambda.utils import get_backend
 
+    from localcloud.iam import enforce
     from localcloud.patches import awslambda
 
     parts = function_arn.split(":")
     fn = get_backend(parts[4], parts[3]).get_function(function_arn)
+    # API Gateway invokes only where the function's resource policy lets this API do it; an
+    # HTTP API answers a refused integration with a 500.
+    if not enforce.service_may(
+        "apigateway.amazonaws.com",
+        "lambda:InvokeFunction",
+        fn.function_arn,
+        source_arn=source_arn,
+        source_account=parts[4],
+    ):
+        raise _ReplyError(500, "Internal Server Error")
     result = awslambda._run(fn, json.dumps(event))
     return json.loads(result.payload), result.function_error is not None
 
@@ -202,7 +221,11 @@ def _authorize(api: dict[str, Any], route: dict[str, Any], event: dict[str, Any]
         f"{event['rawPath']}",
         "identitySource": identity,
     }
-    answer, failed = _invoke(_function_arn(authorizer.get("AuthorizerUri", "")), request)
+    answer, failed = _invoke(
+        _function_arn(authorizer.get("AuthorizerUri", "")),
+        request,
+        _source_arn(event, f"authorizers/{route.get('AuthorizerId')}"),
+    )
     if failed or not isinstance(answer, dict):
         raise _ReplyError(500, "Internal Server Error")
     if str(authorizer.get("EnableSimpleResponses", "false")).lower() == "true":
@@ -249,7 +272,12 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> list[
         integration = api["integrations"].get(str(route.get("Target", "")).rpartition("/")[2])
         if integration is None:
             raise _ReplyError(500, "Internal Server Error")
-        answer, failed = _invoke(_function_arn(integration.get("IntegrationUri", "")), event)
+        method, _, path = route["RouteKey"].partition(" ")
+        answer, failed = _invoke(
+            _function_arn(integration.get("IntegrationUri", "")),
+            event,
+            _source_arn(event, f"$default/{method}{path}"),
+        )
         if failed:
             raise _ReplyError(500, "Internal Server Error")
         status, headers, body = to_http(answer)

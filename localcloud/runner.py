@@ -54,6 +54,9 @@ RESERVED_VARIABLES = {
 }
 
 LogSink = Callable[["FunctionConfig", str, list[tuple[int, str]]], None]
+# The credentials of a function's execution role, as Lambda puts them in the environment:
+# (access key id, secret access key, session token); None keeps the runner's defaults.
+CredentialSource = Callable[["FunctionConfig"], tuple[str, str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class FunctionConfig:
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: tuple[Archive, ...] = ()
     version: str = "$LATEST"
+    role: str | None = None  # the execution role's ARN
 
     @property
     def log_group(self) -> str:
@@ -92,6 +96,7 @@ class FunctionConfig:
                 self.timeout_s,
                 self.memory_mb,
                 sorted(self.environment.items()),
+                self.role,
             ]
         )
 
@@ -240,7 +245,9 @@ class LambdaRunner:
         python: str | None = None,
         idle_seconds: float = 300,
         max_idle: int = 32,
+        credentials: CredentialSource | None = None,
     ) -> None:
+        self._credentials = credentials
         self._cache_dir = cache_dir
         self._endpoint_url = endpoint_url
         self._log_sink = log_sink
@@ -324,6 +331,15 @@ class LambdaRunner:
                 "_LOCALCLOUD_SYS_PATH": os.pathsep.join(paths),
             }
         )
+        # Lambda gives each execution environment a session of the function's execution role.
+        session = self._credentials(fn) if self._credentials is not None else None
+        if session is not None:
+            access_key, secret_key, token = session
+            env |= {
+                "AWS_ACCESS_KEY_ID": access_key,
+                "AWS_SECRET_ACCESS_KEY": secret_key,
+                "AWS_SESSION_TOKEN": token,
+            }
         env.setdefault("AWS_ENDPOINT_URL", self._endpoint_url)
         return env
 

@@ -67,6 +67,8 @@ class Server:
         from werkzeug.serving import make_server
 
         from localcloud import gateway
+        from localcloud.iam import enforce
+        from localcloud.iam.audit import Audit
         from localcloud.patches import apply_all
         from localcloud.patches.awslambda import write_logs
         from localcloud.patches.context import LocalCloud
@@ -74,7 +76,14 @@ class Server:
 
         self.endpoint_url = f"http://{self.host}:{self.port}"
         self.api_url = f"http://{self.host}:{self.api_port}"
-        self.runner = LambdaRunner(self.state_dir, self.endpoint_url, log_sink=write_logs)
+        self.enforcer = enforce.Enforcer(Audit(self.state_dir), enforce.mode_from_environment())
+        enforce.install(self.enforcer)
+        self.runner = LambdaRunner(
+            self.state_dir,
+            self.endpoint_url,
+            log_sink=write_logs,
+            credentials=enforce.function_credentials,
+        )
         self.patches = apply_all(
             LocalCloud(runner=self.runner, endpoint_url=self.endpoint_url, state_dir=self.state_dir)
         )
@@ -82,7 +91,7 @@ class Server:
             self._moto = make_server(
                 self.host,
                 self.port,
-                DomainDispatcherApplication(create_backend_app),
+                enforce.middleware(DomainDispatcherApplication(create_backend_app), self.enforcer),
                 threaded=True,
                 request_handler=MotoRequestHandler,
             )
@@ -118,6 +127,7 @@ class Server:
             "port": self.port,
             "api_port": self.api_port,
             "patches": self.patches,
+            "iam": self.enforcer.mode,
         }
 
 

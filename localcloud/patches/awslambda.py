@@ -41,6 +41,7 @@ def function_config(fn: LambdaFunction) -> FunctionConfig:
         environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
         layers=tuple(layers),
         version=str(fn.version),
+        role=str(fn.role) if fn.role else None,
     )
 
 

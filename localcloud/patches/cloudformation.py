@@ -343,6 +343,100 @@ def s3_bucket_policy(cloud: LocalCloud) -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+class _PolicyAttachment:
+    """A policy document CloudFormation attaches to existing resources (queues, topics).
+
+    A mixin: moto finds models among CloudFormationModel's direct subclasses only."""
+
+    TYPE = ""
+    TARGETS = ""  # the property listing the resources
+
+    def __init__(self, targets: list[str]) -> None:
+        self.targets = targets
+
+    @property
+    def physical_resource_id(self) -> str:
+        return ",".join(self.targets)
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _PolicyAttachment:
+        properties = cloudformation_json["Properties"]
+        document = properties["PolicyDocument"]
+        text = document if isinstance(document, str) else json.dumps(document)
+        targets = [str(t) for t in properties[cls.TARGETS]]
+        for target in targets:
+            cls.attach(target, text, account_id, region_name)
+        return cls(targets)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> _PolicyAttachment:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return None
+
+
+class SqsQueuePolicy(_PolicyAttachment, CloudFormationModel):
+    TYPE = "AWS::SQS::QueuePolicy"
+    TARGETS = "Queues"  # queue URLs
+
+    @classmethod
+    def attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        from moto.sqs.models import sqs_backends
+
+        name = target.rstrip("/").rsplit("/", 1)[-1]
+        sqs_backends[account_id][region_name].queues[name].policy = document
+
+
+class SnsTopicPolicy(_PolicyAttachment, CloudFormationModel):
+    TYPE = "AWS::SNS::TopicPolicy"
+    TARGETS = "Topics"  # topic ARNs
+
+    @classmethod
+    def attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        from moto.sns.models import sns_backends
+
+        sns_backends[account_id][region_name].topics[target].policy = document
+
+
+def queue_and_topic_policies(cloud: LocalCloud) -> None:
+    """AWS::SQS::QueuePolicy and AWS::SNS::TopicPolicy attach their documents (moto: no model).
+
+    Without them a queue had no policy, and SNS's deliveries to it could not be authorised as
+    AWS authorises them (the queue policy must let sns.amazonaws.com send for the topic).
+    """
+    assert SqsQueuePolicy.cloudformation_type() == "AWS::SQS::QueuePolicy"
+    assert SnsTopicPolicy.cloudformation_type() == "AWS::SNS::TopicPolicy"
+
+
 # -- HTTP APIs ---------------------------------------------------------------------------------
 
 HTTP_APIS: dict[str, dict[str, Any]] = {}

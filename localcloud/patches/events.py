@@ -11,6 +11,7 @@ from urllib.parse import quote_plus
 from moto.s3 import notifications
 from moto.sns.models import Subscription
 
+from localcloud.iam import enforce
 from localcloud.patches import awslambda
 from localcloud.patches.context import LocalCloud
 
@@ -60,6 +61,16 @@ def s3_notification_async(cloud: LocalCloud) -> None:
         except Exception:
             log.warning("S3 notification target %s does not exist", fn_arn)
             return
+        # S3 invokes only where the function's resource policy lets this bucket do it.
+        bucket = event_body["Records"][0]["s3"]["bucket"]["arn"]
+        if not enforce.service_may(
+            "s3.amazonaws.com",
+            "lambda:InvokeFunction",
+            fn.function_arn,
+            source_arn=bucket,
+            source_account=account_id,
+        ):
+            return
         awslambda.invoke_async(fn, json.dumps(event_body))
 
     notifications._get_s3_event = get_s3_event
@@ -96,6 +107,14 @@ def sns_lambda_event(cloud: LocalCloud) -> None:
         deduplication_id: str | None = None,
         message_structure: str | None = None,
     ) -> None:
+        if self.protocol == "sqs" and not enforce.service_may(
+            "sns.amazonaws.com",
+            "sqs:SendMessage",
+            self.endpoint,
+            source_arn=self.topic.arn,
+            source_account=self.account_id,
+        ):
+            return None  # SNS drops what the queue's policy refuses (NumberOfNotificationsFailed)
         if self.protocol != "lambda":
             return original(
                 self,
@@ -117,6 +136,14 @@ def sns_lambda_event(cloud: LocalCloud) -> None:
 
         region = self.endpoint.split(":")[3]
         fn = get_backend(self.account_id, region).get_function(self.endpoint)
+        if not enforce.service_may(
+            "sns.amazonaws.com",
+            "lambda:InvokeFunction",
+            fn.function_arn,
+            source_arn=self.topic.arn,
+            source_account=self.account_id,
+        ):
+            return None
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         event = {
             "Records": [

@@ -101,8 +101,19 @@ def _deliver_to_lambda(rule: Rule, target: dict[str, Any], event: dict[str, Any]
     payload: Any = event
     if "Input" in target:
         payload = json.loads(target["Input"])
+    from localcloud.iam import enforce
+
     parts = target["Arn"].split(":")
     fn = get_backend(parts[4], parts[3]).get_function(target["Arn"])
+    # EventBridge invokes only where the function's resource policy lets the rule do it.
+    if not enforce.service_may(
+        "events.amazonaws.com",
+        "lambda:InvokeFunction",
+        fn.function_arn,
+        source_arn=rule.arn,
+        source_account=parts[4],
+    ):
+        return
     awslambda.invoke_async(fn, json.dumps(payload))
 
 

@@ -71,6 +71,65 @@ def handler(event, context):
 """
 
 
+def _arn(service: str, resource: str) -> dict[str, str]:
+    return {"Fn::Sub": f"arn:aws:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"}
+
+
+GRANTS: list[dict[str, Any]] = [
+    {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::lc-records/*"},
+    {
+        "Effect": "Allow",
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        "Resource": _arn("sqs", "lc-work"),
+    },
+    {
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": [
+            _arn("sqs", name)
+            for name in ("lc-failures", "lc-kinesis-failures", "lc-stream-failures")
+        ],
+    },
+    {
+        "Effect": "Allow",
+        "Action": [
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards",
+        ],
+        "Resource": _arn("kinesis", "stream/lc-logs"),
+    },
+    {
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+        ],
+        "Resource": _arn("dynamodb", "table/lc-stream/stream/*"),
+    },
+    {
+        "Effect": "Allow",
+        "Action": "lambda:InvokeFunction",
+        "Resource": _arn("lambda", "function:lc-step"),
+    },
+]
+
+
+def _permission(function: str, principal: str) -> dict[str, Any]:
+    """What lets a service invoke a function (a resource-based policy statement)."""
+    return {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
+            "Action": "lambda:InvokeFunction",
+            "Principal": principal,
+        },
+    }
+
+
 def _function(code: str, tag: str, timeout: int = 10) -> dict[str, Any]:
     return {
         "Type": "AWS::Lambda::Function",
@@ -96,11 +155,16 @@ def template() -> dict[str, Any]:
                         "Statement": [
                             {
                                 "Effect": "Allow",
-                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Principal": {
+                                    "Service": ["lambda.amazonaws.com", "states.amazonaws.com"]
+                                },
                                 "Action": "sts:AssumeRole",
                             }
                         ]
-                    }
+                    },
+                    # The local stack enforces IAM: the functions, their event sources and
+                    # destinations, and the state machine get exactly what they use.
+                    "Policies": [{"PolicyName": "lc", "PolicyDocument": {"Statement": GRANTS}}],
                 },
             },
             "Records": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "lc-records"}},
@@ -167,6 +231,27 @@ def template() -> dict[str, Any]:
             },
             "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "lc-topic"}},
             "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-queue"}},
+            "QueuePolicy": {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {
+                    "Queues": [{"Ref": "Queue"}],
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "sns.amazonaws.com"},
+                                "Action": "sqs:SendMessage",
+                                "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+                                "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "Topic"}}},
+                            }
+                        ]
+                    },
+                },
+            },
+            "SnsPermission": _permission("SnsRecorder", "sns.amazonaws.com"),
+            "EventsPermission": _permission("EventsRecorder", "events.amazonaws.com"),
+            "ApiPermission": _permission("Api", "apigateway.amazonaws.com"),
+            "AuthorizerPermission": _permission("Authorizer", "apigateway.amazonaws.com"),
             "QueueSubscription": {
                 "Type": "AWS::SNS::Subscription",
                 "Properties": {
