@@ -228,6 +228,11 @@ def _string_like(policy: str, value: str) -> bool:
     return bool(_wildcard(policy, False).match(value))
 
 
+def _arn_like(policy: str, value: str) -> bool:
+    """ARN operators match each of the six colon-separated parts on its own, as Resource does."""
+    return resource_matches(policy, value)
+
+
 def _number(text: str) -> float | None:
     try:
         return float(text)
@@ -297,10 +302,10 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "BinaryEquals": (_string_equals, False),
     "IpAddress": (_ip, False),
     "NotIpAddress": (_ip, True),
-    "ArnEquals": (_string_like, False),  # ARN operators take wildcards, like StringLike
-    "ArnLike": (_string_like, False),
-    "ArnNotEquals": (_string_like, True),
-    "ArnNotLike": (_string_like, True),
+    "ArnEquals": (_arn_like, False),  # ARN operators take wildcards, per ARN part
+    "ArnLike": (_arn_like, False),
+    "ArnNotEquals": (_arn_like, True),
+    "ArnNotLike": (_arn_like, True),
 }
 
 
