@@ -33,8 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+    report = commands.add_parser(
+        "iam-report",
+        help="per role: the actions and resources used, refused, and granted but never used",
+    )
+    report.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+    report.add_argument("--json", action="store_true", help="machine-readable")
     args = parser.parse_args(argv)
 
+    if args.command == "iam-report":
+        from localcloud.iam import report as iam_report
+
+        print(
+            iam_report.as_json(args.state_dir) if args.json else iam_report.render(args.state_dir)
+        )
+        return 0
     if args.command == "up":
         from localcloud import stack
 

@@ -474,6 +474,24 @@ def current() -> Enforcer | None:
     return _enforcer
 
 
+def role_may(role_arn: str | None, session_name: str, action: str, resource: str) -> bool:
+    """May the Lambda service, acting with a function's execution role, do `action`? (Its log
+    writes, event source polling, dead-letter and on-failure sends.) True where no enforcer is
+    installed or the function has no role; a refusal is logged and audited."""
+    if _enforcer is None or not role_arn or not principals.role_exists(role_arn):
+        return True
+    account = role_arn.split(":")[4]
+    principal = principals.Principal(
+        arn=f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}",
+        role_arn=role_arn,
+        account_id=account,
+        session_name=session_name,
+    )
+    call = Call("lambda", action, "internal", "", account, (Need(action, resource),))
+    refusal = _enforcer.check_session(principal, call, {})
+    return refusal is None or not _enforcer.enforcing
+
+
 def service_may(
     service: str, action: str, resource: str, *, source_arn: str, source_account: str
 ) -> bool:

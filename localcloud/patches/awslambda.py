@@ -47,7 +47,16 @@ def function_config(fn: LambdaFunction) -> FunctionConfig:
 
 def write_logs(fn: FunctionConfig, stream: str, lines: list[tuple[int, str]]) -> None:
     """Lambda writes each execution environment's output to one stream of /aws/lambda/<name>."""
+    from localcloud.iam import enforce
+
     account_id = fn.arn.split(":")[4]
+    target = f"arn:aws:logs:{fn.region}:{account_id}:log-group:{fn.log_group}:log-stream:{stream}"
+    # Lambda writes the logs with the function's role: without the grant they are lost, as on AWS.
+    if not all(
+        enforce.role_may(fn.role, fn.name, action, target)
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+    ):
+        return
     backend = logs_backends[account_id][fn.region]
     backend.ensure_log_group(fn.log_group)
     group = backend.groups[fn.log_group]
@@ -132,7 +141,7 @@ def _dead_letter(fn: LambdaFunction, event: str, request_id: str, result: Invoca
             "StringValue": str(error.get("errorMessage", ""))[:1024],
         },
     }
-    _send_to(target, event, attributes)
+    _send_to(target, event, attributes, fn)
 
 
 def _on_failure(
@@ -162,11 +171,27 @@ def _on_failure(
         },
         "responsePayload": result.error,
     }
-    _send_to(target, json.dumps(record), {})
+    _send_to(target, json.dumps(record), {}, fn)
 
 
-def _send_to(target: str, body: str, attributes: dict[str, Any]) -> None:
+_SEND_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "lambda": "lambda:InvokeFunction"}
+
+
+def _send_to(
+    target: str, body: str, attributes: dict[str, Any], fn: LambdaFunction | None = None
+) -> None:
+    """Lambda sends a failed event to a dead-letter queue or destination, with `fn`'s role."""
+    from localcloud.iam import enforce
+
     account_id, region = target.split(":")[4], target.split(":")[3]
+    action = _SEND_ACTIONS.get(target.split(":")[2])
+    if (
+        fn is not None
+        and action
+        and not enforce.role_may(fn.role, fn.function_name, action, target)
+    ):
+        log.warning("%s may not %s to %s: the event is lost", fn.function_name, action, target)
+        return
     if target.startswith("arn:aws:sqs:"):
         from moto.sqs.models import sqs_backends
 

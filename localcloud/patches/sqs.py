@@ -87,12 +87,20 @@ class SqsPoller(Poller):
     ) -> None:
         from moto.awslambda.utils import get_backend
 
+        from localcloud.iam import enforce
         from localcloud.patches import awslambda
 
         # Poll again at once only after a non-empty batch (there may be more); an empty
         # queue waits for the next tick or a SendMessage, or the poller spins a core.
         got_messages = False
         try:
+            fn = get_backend(account_id, region).get_function(mapping.function_arn)
+            # Lambda's poller receives and deletes with the function's role.
+            if not all(
+                enforce.role_may(fn.role, fn.function_name, action, queue.queue_arn)
+                for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage")
+            ):
+                return
             backend = sqs_backends[account_id][region]
             messages = backend.receive_message(
                 queue.name, int(mapping.batch_size or 10), 0, int(queue.visibility_timeout)
@@ -100,7 +108,6 @@ class SqsPoller(Poller):
             if not messages:
                 return
             got_messages = True
-            fn = get_backend(account_id, region).get_function(mapping.function_arn)
             event = {"Records": [_record(m, queue) for m in messages]}
             result = awslambda._run(fn, json.dumps(event))
             if result.function_error:

@@ -132,6 +132,7 @@ class StreamPoller(Poller):
     ) -> None:
         from moto.awslambda.utils import get_backend
 
+        from localcloud.iam import enforce
         from localcloud.patches import awslambda
 
         key = (mapping.event_source_arn, source.shard_id, function_arn)
@@ -141,9 +142,15 @@ class StreamPoller(Poller):
             position = self._positions[key] = _Position(len(source.records) if latest else 0)
         if position.index >= len(source.records) or time.monotonic() < position.not_before:
             return
+        fn = get_backend(account_id, region).get_function(function_arn)
+        # Lambda's poller reads the stream with the function's role (checked at deploy time too).
+        service = mapping.event_source_arn.split(":")[2]
+        if not enforce.role_may(
+            fn.role, fn.function_name, f"{service}:GetRecords", mapping.event_source_arn
+        ):
+            return
         batch = source.records[position.index : position.index + int(mapping.batch_size or 100)]
         event = {"Records": [source.build(item) for item in batch]}
-        fn = get_backend(account_id, region).get_function(function_arn)
         result = awslambda._run(fn, json.dumps(event))
         failed_at = 0
         if result.function_error is None:
@@ -214,7 +221,15 @@ class StreamPoller(Poller):
                 "streamArn": mapping.event_source_arn,
             },
         }
-        _send_to(destination, json.dumps(record), {})
+        from moto.awslambda.utils import get_backend
+
+        parts = function_arn.split(":")
+        _send_to(
+            destination,
+            json.dumps(record),
+            {},
+            get_backend(parts[4], parts[3]).get_function(function_arn),
+        )
 
 
 def stream_pollers(cloud: LocalCloud) -> None:

@@ -79,6 +79,11 @@ GRANTS: list[dict[str, Any]] = [
     {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::lc-records/*"},
     {
         "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": _arn("logs", "log-group:/aws/lambda/lc-*:*"),
+    },
+    {
+        "Effect": "Allow",
         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         "Resource": _arn("sqs", "lc-work"),
     },
