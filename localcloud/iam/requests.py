@@ -484,9 +484,6 @@ def _s3(request: HttpRequest) -> tuple[str, list[Need]]:
                 )
                 for k, v in keys
             ] or [Need("s3:DeleteObject", f"{bucket_arn}/*")]
-        for (m, name), action in _S3_BUCKET_SUBRESOURCES.items():
-            if m == method and name in request.query:
-                return name, [Need(action, bucket_arn)]
         listing = {
             "s3:prefix": request.param("prefix") or "",
             **(
@@ -500,6 +497,10 @@ def _s3(request: HttpRequest) -> tuple[str, list[Need]]:
                 else {}
             ),
         }
+        for (m, name), action in _S3_BUCKET_SUBRESOURCES.items():
+            if m == method and name in request.query:
+                # ListObjectVersions is a listing too: it carries the s3:prefix key.
+                return name, [Need(action, bucket_arn, listing if name == "versions" else {})]
         if method == "GET":
             return "ListObjects", [Need("s3:ListBucket", bucket_arn, listing)]
         if method == "HEAD":

@@ -25,6 +25,21 @@ from localcloud import runtime, server, stack
 pytestmark = pytest.mark.e2e
 
 FINAL = frozenset({"processed", "rejected", "quarantined", "failed"})
+# True when every e2e test was collected: only then does the run measure every workflow.
+FULL_E2E_RUN = pytest.StashKey[bool]()
+_LAST = "test_every_granted_action_is_used_by_some_workflow"
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they deselect
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    chosen = {Path(str(item.path)).name for item in items if Path(str(item.path)).parent == here}
+    every = {path.name for path in here.glob("test_*.py")}
+    config.stash[FULL_E2E_RUN] = (
+        chosen == every and not config.option.keyword and not getattr(config.option, "lf", False)
+    )
+    # The grants check reads what all the other tests made the roles do: it goes last.
+    items.sort(key=lambda item: item.name == _LAST)
 
 
 def _free_port() -> int:
