@@ -66,7 +66,7 @@ class Server:
         )
         from werkzeug.serving import make_server
 
-        from localcloud import gateway
+        from localcloud import gateway, s3post
         from localcloud.iam import enforce
         from localcloud.iam.audit import Audit
         from localcloud.patches import apply_all
@@ -91,7 +91,10 @@ class Server:
             self._moto = make_server(
                 self.host,
                 self.port,
-                enforce.middleware(DomainDispatcherApplication(create_backend_app), self.enforcer),
+                enforce.middleware(
+                    s3post.middleware(DomainDispatcherApplication(create_backend_app)),
+                    self.enforcer,
+                ),
                 threaded=True,
                 request_handler=MotoRequestHandler,
             )
