@@ -5,6 +5,8 @@ cfn-apigatewayv2 patch), builds payload format 2.0 events, runs Lambda authorize
 and IAM-policy responses) and the integrated function through the same runner as every other
 invocation, and maps the answer back to HTTP as an HTTP API does. Requests go to the API whose id
 prefixes the Host header (`<apiId>.execute-api.localhost`), else to the most recently deployed API.
+Bodies over API Gateway's 10 MB and events or answers over Lambda's 6 MB are refused as they
+are there (`localcloud.limits`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from localcloud import limits
 from localcloud.patches.cloudformation import HTTP_APIS
 
 StartResponse = Callable[..., Any]
@@ -103,15 +106,14 @@ def build_event(
     route_key: str,
     environ: dict[str, Any],
     path_parameters: dict[str, str],
+    body: bytes = b"",
 ) -> dict[str, Any]:
-    """The payload format 2.0 event API Gateway sends for this request."""
+    """The payload format 2.0 event API Gateway sends for this request with this body."""
     headers = _headers(environ)
     raw_query = environ.get("QUERY_STRING", "")
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
     now = datetime.now(UTC)
     domain = headers.get("host", "localhost")
     event: dict[str, Any] = {
@@ -186,7 +188,14 @@ def _invoke(
         source_account=parts[4],
     ):
         raise _ReplyError(500, "Internal Server Error")
-    result = awslambda._run(fn, json.dumps(event))
+    payload = json.dumps(event)
+    if len(payload.encode()) > limits.LAMBDA_SYNC_REQUEST_MAX:
+        # Lambda refuses the event (RequestEntityTooLargeException) and runs nothing; an HTTP
+        # API answers that with 413 (as AWS's own Lambda test tool emulates it).
+        raise _ReplyError(413, "Request Entity Too Large")
+    result = awslambda._run(fn, payload)
+    if len(result.payload) > limits.LAMBDA_SYNC_RESPONSE_MAX:
+        return None, True  # Lambda's Function.ResponseSizeTooLarge, a function error: 500
     return json.loads(result.payload), result.function_error is not None
 
 
@@ -257,9 +266,25 @@ def to_http(answer: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return 200, [("content-type", "application/json")], raw
 
 
+def _request_body(environ: dict[str, Any]) -> bytes:
+    """The body, refused before anything runs if API Gateway would refuse it.
+
+    Over 10 MB: 413 without reading further (the server discards the rest). A Content-Length
+    that is not a non-negative integer: 400 (it used to crash the gateway with an HTML 500).
+    """
+    try:
+        body = limits.read_body(environ, limits.HTTP_API_PAYLOAD_MAX)
+    except limits.ContentLengthError as exc:
+        raise _ReplyError(400, "Bad Request") from exc
+    if body is None:
+        raise _ReplyError(413, "Request Entity Too Large")
+    return body
+
+
 def application(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
     started = time.monotonic()
     try:
+        body = _request_body(environ)
         api_id, api = _select_api(environ.get("HTTP_HOST", ""))
         found = match_route(
             api["routes"].values(), environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
@@ -267,7 +292,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> list[
         if found is None:
             raise _ReplyError(404, "Not Found")
         route, path_parameters = found
-        event = build_event(api_id, api, route["RouteKey"], environ, path_parameters)
+        event = build_event(api_id, api, route["RouteKey"], environ, path_parameters, body)
         _authorize(api, route, event)
         integration = api["integrations"].get(str(route.get("Target", "")).rpartition("/")[2])
         if integration is None:

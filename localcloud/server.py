@@ -66,7 +66,7 @@ class Server:
         )
         from werkzeug.serving import make_server
 
-        from localcloud import gateway, s3post
+        from localcloud import gateway, limits, s3post
         from localcloud.iam import enforce
         from localcloud.iam.audit import Audit
         from localcloud.patches import apply_all
@@ -92,7 +92,9 @@ class Server:
                 self.host,
                 self.port,
                 enforce.middleware(
-                    s3post.middleware(DomainDispatcherApplication(create_backend_app)),
+                    limits.middleware(
+                        s3post.middleware(DomainDispatcherApplication(create_backend_app))
+                    ),
                     self.enforcer,
                 ),
                 threaded=True,

@@ -1,0 +1,324 @@
+"""Service limits of the local stack, each refused as the service refuses it, over loopback.
+
+The figures come from `localcloud.limits`; each test sends one byte under and one byte over.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from localcloud import limits
+from tests.localcloud.conftest import Cloud, wait_for
+
+ECHO = """
+import json
+def handler(event, context):
+    if isinstance(event, dict) and "answer_bytes" in event:
+        return "x" * (event["answer_bytes"] - 2)  # a JSON string of exactly that many bytes
+    if isinstance(event, dict) and event.get("version") == "2.0":
+        query = event.get("queryStringParameters") or {}
+        if "answer_bytes" in query:
+            return {"statusCode": 200, "body": "x" * int(query["answer_bytes"])}
+        print("http request", len(event.get("body") or ""))
+        return {"statusCode": 200, "body": json.dumps({"body": len(event.get("body") or "")})}
+    return {"event_bytes": len(json.dumps(event))}
+"""
+
+
+def template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ]
+                    },
+                    # IAM is enforced locally: the function writes its logs with its role.
+                    "Policies": [
+                        {
+                            "PolicyName": "logs",
+                            "PolicyDocument": {
+                                "Statement": [
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": [
+                                            "logs:CreateLogGroup",
+                                            "logs:CreateLogStream",
+                                            "logs:PutLogEvents",
+                                        ],
+                                        "Resource": "*",
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                },
+            },
+            "Echo": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "lc-limits-echo",
+                    "Runtime": "python3.12",
+                    "Handler": "index.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Timeout": 30,
+                    "MemorySize": 512,
+                    "Code": {"ZipFile": ECHO},
+                },
+            },
+            "EchoPermission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": {"Fn::GetAtt": ["Echo", "Arn"]},
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "apigateway.amazonaws.com",
+                },
+            },
+            "HttpApi": {
+                "Type": "AWS::ApiGatewayV2::Api",
+                "Properties": {"Name": "lc-limits", "ProtocolType": "HTTP"},
+            },
+            "HttpApiStage": {
+                "Type": "AWS::ApiGatewayV2::Stage",
+                "Properties": {"ApiId": {"Ref": "HttpApi"}, "StageName": "$default"},
+            },
+            "HttpApiIntegration": {
+                "Type": "AWS::ApiGatewayV2::Integration",
+                "Properties": {
+                    "ApiId": {"Ref": "HttpApi"},
+                    "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": {"Fn::GetAtt": ["Echo", "Arn"]},
+                    "PayloadFormatVersion": "2.0",
+                },
+            },
+            "HttpApiRoute": {
+                "Type": "AWS::ApiGatewayV2::Route",
+                "Properties": {
+                    "ApiId": {"Ref": "HttpApi"},
+                    "RouteKey": "ANY /echo",
+                    "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "HttpApiIntegration"}]]},
+                },
+            },
+        }
+    }
+
+
+@pytest.fixture(scope="module")
+def echo(cloud: Cloud) -> str:
+    cloud.deploy("lc-limits", template())
+    return "lc-limits-echo"
+
+
+def _refusal(error: ClientError) -> tuple[int, str, str]:
+    response = error.response
+    return (
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+    )
+
+
+def _string_payload(size: int) -> bytes:
+    return b'"' + b"a" * (size - 2) + b'"'
+
+
+def http_requests_seen(cloud: Cloud) -> int:
+    events = cloud.client("logs").filter_log_events(logGroupName="/aws/lambda/lc-limits-echo")
+    return sum(e["message"].startswith("http request") for e in events["events"])
+
+
+# -- Lambda ---------------------------------------------------------------------------------
+
+
+def test_a_synchronous_invoke_over_6_mb_is_refused_before_it_runs(cloud: Cloud, echo: str) -> None:
+    client = cloud.client("lambda")
+    fits = client.invoke(FunctionName=echo, Payload=_string_payload(limits.LAMBDA_SYNC_REQUEST_MAX))
+    assert json.loads(fits["Payload"].read()) == {"event_bytes": 6_291_456}
+    with pytest.raises(ClientError) as refused:
+        client.invoke(FunctionName=echo, Payload=_string_payload(6_291_457))
+    assert _refusal(refused.value) == (
+        413,
+        "RequestEntityTooLargeException",
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+    )
+
+
+def test_an_asynchronous_invoke_over_1_mb_is_refused(cloud: Cloud, echo: str) -> None:
+    client = cloud.client("lambda")
+    fits = client.invoke(
+        FunctionName=echo,
+        InvocationType="Event",
+        Payload=_string_payload(limits.LAMBDA_ASYNC_REQUEST_MAX),
+    )
+    assert fits["StatusCode"] == 202
+    with pytest.raises(ClientError) as refused:
+        client.invoke(FunctionName=echo, InvocationType="Event", Payload=_string_payload(1_048_577))
+    assert _refusal(refused.value) == (
+        413,
+        "RequestEntityTooLargeException",
+        "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)",
+    )
+
+
+def test_a_response_over_the_limit_is_the_functions_error(cloud: Cloud, echo: str) -> None:
+    client = cloud.client("lambda")
+    largest = client.invoke(
+        FunctionName=echo, Payload=json.dumps({"answer_bytes": limits.LAMBDA_SYNC_RESPONSE_MAX})
+    )
+    assert "FunctionError" not in largest
+    assert len(largest["Payload"].read()) == 6_291_556  # moto refused answers over 6,000,000
+    too_large = client.invoke(FunctionName=echo, Payload=json.dumps({"answer_bytes": 6_291_557}))
+    assert too_large["StatusCode"] == 200
+    assert too_large["FunctionError"] == "Unhandled"
+    assert json.loads(too_large["Payload"].read()) == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        "(6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+
+
+# -- HTTP API ---------------------------------------------------------------------------------
+
+
+def test_an_http_api_body_over_10_mb_is_refused_without_invoking(cloud: Cloud, echo: str) -> None:
+    before = http_requests_seen(cloud)
+    answer = requests.post(
+        f"{cloud.api_url}/echo", data=b"a" * (limits.HTTP_API_PAYLOAD_MAX + 1), timeout=60
+    )
+    assert (answer.status_code, answer.json()) == (413, {"message": "Request Entity Too Large"})
+    fits = requests.post(
+        f"{cloud.api_url}/echo",
+        data=b"a" * 1000,
+        headers={"content-type": "text/plain"},
+        timeout=60,
+    )
+    assert (fits.status_code, fits.json()) == (200, {"body": 1000})
+    # Only the second request reached the function.
+    assert wait_for(lambda: http_requests_seen(cloud) == before + 1)
+
+
+def test_an_http_api_event_over_lambdas_6_mb_is_refused_with_413(cloud: Cloud, echo: str) -> None:
+    before = http_requests_seen(cloud)
+    # 4.8 MB of binary: under API Gateway's 10 MB, but base64 in the event makes 6.4 MB.
+    body = bytes(range(256)) * (4_800_000 // 256)
+    answer = requests.post(
+        f"{cloud.api_url}/echo",
+        data=body,
+        headers={"content-type": "application/octet-stream"},
+        timeout=60,
+    )
+    assert (answer.status_code, answer.json()) == (413, {"message": "Request Entity Too Large"})
+    text = requests.post(
+        f"{cloud.api_url}/echo",
+        data=b"a" * 5_000_000,
+        headers={"content-type": "text/plain"},
+        timeout=60,
+    )
+    assert (text.status_code, text.json()) == (200, {"body": 5_000_000})
+    assert wait_for(lambda: http_requests_seen(cloud) == before + 1)
+    assert len(base64.b64encode(body)) > limits.LAMBDA_SYNC_REQUEST_MAX
+
+
+def test_an_http_api_answer_over_lambdas_limit_is_a_500(cloud: Cloud, echo: str) -> None:
+    answer = requests.get(f"{cloud.api_url}/echo", params={"answer_bytes": 6_300_000}, timeout=60)
+    assert (answer.status_code, answer.json()) == (500, {"message": "Internal Server Error"})
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3"])
+def test_a_malformed_content_length_is_a_400_in_json(cloud: Cloud, length: str) -> None:
+    address = urlparse(cloud.api_url)
+    connection = http.client.HTTPConnection(str(address.hostname), address.port, timeout=30)
+    connection.putrequest("POST", "/echo")
+    connection.putheader("Content-Length", length)
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert (answer.status, answer.getheader("content-type")) == (400, "application/json")
+    assert json.loads(answer.read()) == {"message": "Bad Request"}
+    connection.close()
+
+
+# -- SQS and Kinesis --------------------------------------------------------------------------
+
+
+def test_an_sqs_message_over_1_mib_is_refused_counting_bytes_and_attributes(cloud: Cloud) -> None:
+    sqs = cloud.client("sqs")
+    queue = sqs.create_queue(QueueName="lc-limits")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="a" * limits.SQS_MESSAGE_MAX)
+    attribute = {"owner": {"DataType": "String", "StringValue": "alice"}}  # 5 + 6 + 5 bytes
+    too_large = [
+        {"MessageBody": "a" * (limits.SQS_MESSAGE_MAX + 1)},
+        {"MessageBody": "é" * (limits.SQS_MESSAGE_MAX // 2 + 1)},  # 524,289 characters
+        {"MessageBody": "a" * (limits.SQS_MESSAGE_MAX - 15), "MessageAttributes": attribute},
+    ]
+    for message in too_large:
+        with pytest.raises(ClientError) as refused:
+            sqs.send_message(QueueUrl=queue, **message)
+        assert _refusal(refused.value) == (
+            400,
+            "InvalidParameterValue",
+            "One or more parameters are invalid. Reason: Message must be shorter than "
+            "1048576 bytes.",
+        )
+    with pytest.raises(ClientError) as refused:
+        sqs.send_message_batch(
+            QueueUrl=queue,
+            Entries=[
+                {"Id": "one", "MessageBody": "a" * 600_000},
+                {"Id": "two", "MessageBody": "é" * 250_000},
+            ],
+        )
+    assert _refusal(refused.value) == (
+        400,
+        "AWS.SimpleQueueService.BatchRequestTooLong",  # SQS's query-compatible error code
+        "Batch requests cannot be longer than 1048576 bytes. You have sent 1100000 bytes.",
+    )
+
+
+def test_a_kinesis_record_over_1_mib_is_refused(cloud: Cloud) -> None:
+    kinesis = cloud.client("kinesis")
+    kinesis.create_stream(StreamName="lc-limits", ShardCount=1)
+    wait_for(
+        lambda: (
+            kinesis.describe_stream(StreamName="lc-limits")["StreamDescription"]["StreamStatus"]
+            == "ACTIVE"
+        )
+    )
+    key = "pk"
+    kinesis.put_record(StreamName="lc-limits", PartitionKey=key, Data=b"a" * (1_048_576 - 2))
+    with pytest.raises(ClientError) as refused:
+        kinesis.put_record(StreamName="lc-limits", PartitionKey=key, Data=b"a" * (1_048_576 - 1))
+    assert _refusal(refused.value) == (
+        400,
+        "ValidationException",
+        "1 validation error detected: Value at 'data' failed to satisfy constraint: "
+        "Member must have length less than or equal to 1048576",
+    )
+    with pytest.raises(ClientError) as refused:
+        kinesis.put_records(
+            StreamName="lc-limits",
+            Records=[
+                {"PartitionKey": key, "Data": b"small"},
+                {"PartitionKey": key, "Data": b"a" * 1_048_576},
+            ],
+        )
+    assert _refusal(refused.value) == (
+        400,
+        "ValidationException",
+        "1 validation error detected: Value at 'records.2.member.data' failed to satisfy "
+        "constraint: Member must have length less than or equal to 1048576",
+    )
