@@ -34,6 +34,14 @@ STAR_RESOURCE_ACTIONS: dict[str, str] = {
     "logs:PutResourcePolicy": "vended log delivery needs the account's log resource policy",
     "logs:DescribeResourcePolicies": "account-level list, no resource ARN",
     "logs:DescribeLogGroups": "account-level list, no resource ARN",
+    # The decision endpoint resumes a waiting execution by its task token; the token is the
+    # capability, the task-token actions have no resource type (a state machine ARN never
+    # matches them).
+    "states:SendTaskSuccess": "task-token actions have no resource type; the token scopes them",
+    # Lambda's stream pollers (event source mappings) list the account's streams; both
+    # actions have no resource type and return stream names and ARNs, no records.
+    "dynamodb:ListStreams": "account-level list of stream ARNs, no resource type",
+    "kinesis:ListStreams": "account-level list of stream names, no resource type",
 }
 
 # Policy documents live in these properties of these resource types.

@@ -9,11 +9,15 @@
 // - after the custom resources are merged into the compiled template: alarms for every
 //   function, dead-letter queue, state machine, Kinesis stream and HTTP API, the alarm
 //   topic's e-mail subscriptions, the dashboard (lib/monitoring.js), and deletion
-//   protection on retained DynamoDB tables when `deletionProtection` is true.
+//   protection on retained DynamoDB tables when `deletionProtection` is true;
+// - after serverless-iam-roles-per-function (before:package:finalize) has given each function
+//   its own role: the unused shared role removed and the stream-listing actions that plugin
+//   scopes to stream ARNs (where they never match) dropped (lib/roles.js, issue 10).
 // The alarm topic itself and the budget are plain YAML: resources/monitoring.yml, cost.yml.
 
 const { loadSchema, validateStageConfig } = require('./lib/config');
 const { monitoringResources, protectRetainedTables, TOPIC_ID } = require('./lib/monitoring');
+const { removeUnusedSharedRole, dropArnScopedListActions, SHARED_ROLE_ID } = require('./lib/roles');
 
 class StageControls {
   constructor(serverless, options, utils) {
@@ -22,7 +26,10 @@ class StageControls {
     this.log = (utils && utils.log) || { info() {}, notice() {} };
     this.hooks = {
       initialize: () => this.validateAndApply(),
-      'after:aws:package:finalize:mergeCustomProviderResources': () => this.addMonitoring(),
+      'after:aws:package:finalize:mergeCustomProviderResources': () => {
+        this.cleanRoles();
+        this.addMonitoring();
+      },
     };
   }
 
@@ -53,6 +60,16 @@ class StageControls {
       const fn = this.serverless.service.getFunction(name);
       if (value !== null && fn.reservedConcurrency === undefined) fn.reservedConcurrency = value;
     }
+  }
+
+  cleanRoles() {
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    const dropped = dropArnScopedListActions(template.Resources);
+    const shared = removeUnusedSharedRole(template);
+    this.log.info(
+      `stage-controls: shared role ${SHARED_ROLE_ID} ${shared}; ` +
+        `${dropped} ARN-scoped ListStreams grant(s) dropped`
+    );
   }
 
   addMonitoring() {

@@ -149,3 +149,96 @@ def test_node_and_python_validators_read_the_same_schema() -> None:
         "config/prod.yml (stage prod): key budget.monthlyUsd: expected USD per month, above 0,"
         " got -5 (must be > 0)"
     ]
+
+
+# --- roles (lib/roles.js) ------------------------------------------------------------------
+
+
+def _clean_roles(template: dict[str, Any]) -> dict[str, Any]:
+    script = (
+        "const {removeUnusedSharedRole, dropArnScopedListActions} ="
+        " require('./plugins/stage-controls/lib/roles');"
+        "const template = JSON.parse(process.argv[1]);"
+        "const dropped = dropArnScopedListActions(template.Resources);"
+        "const shared = removeUnusedSharedRole(template);"
+        "console.log(JSON.stringify({template, dropped, shared}));"
+    )
+    result: dict[str, Any] = _node(script, json.dumps(template))
+    return result
+
+
+def _role(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"Policies": [{"PolicyDocument": {"Statement": list(statements)}}]},
+    }
+
+
+def _function(role: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "DependsOn": [role],
+        "Properties": {"Role": {"Fn::GetAtt": [role, "Arn"]}},
+    }
+
+
+def test_the_shared_role_is_removed_when_every_function_has_its_own() -> None:
+    template = {
+        "Resources": {
+            "IamRoleLambdaExecution": _role(),
+            "SyncIamRoleLambdaExecution": _role(),
+            "SyncLambdaFunction": _function("SyncIamRoleLambdaExecution"),
+        }
+    }
+
+    result = _clean_roles(template)
+
+    assert result["shared"] == "removed"
+    assert sorted(result["template"]["Resources"]) == [
+        "SyncIamRoleLambdaExecution",
+        "SyncLambdaFunction",
+    ]
+
+
+def test_the_shared_role_is_kept_while_anything_refers_to_it() -> None:
+    referring = [
+        _function("IamRoleLambdaExecution"),
+        {"Type": "AWS::Lambda::EventSourceMapping", "DependsOn": "IamRoleLambdaExecution"},
+        {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Value": {"Fn::Sub": "${IamRoleLambdaExecution.Arn}"}},
+        },
+    ]
+    for resource in referring:
+        template = {"Resources": {"IamRoleLambdaExecution": _role(), "User": resource}}
+
+        result = _clean_roles(template)
+
+        assert result["shared"] == "referenced", resource
+        assert "IamRoleLambdaExecution" in result["template"]["Resources"]
+
+
+def test_list_streams_scoped_to_a_stream_arn_is_dropped_and_kept_on_star() -> None:
+    stream = {"Fn::GetAtt": ["DocumentsTable", "StreamArn"]}
+    template = {
+        "Resources": {
+            "SyncIamRoleLambdaExecution": _role(
+                {
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetRecords", "dynamodb:ListStreams"],
+                    "Resource": [stream],
+                },
+                {"Effect": "Allow", "Action": ["kinesis:ListStreams"], "Resource": [stream]},
+                {"Effect": "Allow", "Action": ["dynamodb:ListStreams"], "Resource": "*"},
+            )
+        }
+    }
+
+    result = _clean_roles(template)
+
+    role = result["template"]["Resources"]["SyncIamRoleLambdaExecution"]
+    assert result["dropped"] == 2
+    assert role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": ["dynamodb:GetRecords"], "Resource": [stream]},
+        {"Effect": "Allow", "Action": ["dynamodb:ListStreams"], "Resource": "*"},
+    ]

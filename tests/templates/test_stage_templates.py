@@ -9,7 +9,7 @@ import pytest
 
 from gates import tools
 from gates.__main__ import template_findings
-from gates.template import dead_letter_queue_ids, props, resources
+from gates.template import dead_letter_queue_ids, props, resources, target_id
 from tests.templates.conftest import STAGES, Compiled, stage_settings
 
 Load = Callable[[str], dict[str, Any]]
@@ -135,3 +135,107 @@ def test_log_groups_keep_logs_for_the_stage_retention(load: Load, stage: str) ->
     assert {rid: props(g).get("RetentionInDays") for rid, g in groups.items()} == dict.fromkeys(
         groups, days
     )
+
+
+# --- IAM: one role per function, each granting what its code and its triggers need ---------
+
+
+def _statements(compiled: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    policies = props(compiled["Resources"][role_id])["Policies"]
+    return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
+
+
+def _function_roles(compiled: dict[str, Any]) -> dict[str, str]:
+    """Function logical id -> the logical id of the role it runs with."""
+    functions = resources(compiled, "AWS::Lambda::Function")
+    return {rid: str(target_id(props(f)["Role"])) for rid, f in functions.items()}
+
+
+XRAY_WRITES = {
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_runs_with_its_own_role_and_the_shared_role_is_gone(
+    load: Load, stage: str
+) -> None:
+    compiled = load(stage)
+    roles = _function_roles(compiled)
+
+    assert len(roles) == 15
+    assert len(set(roles.values())) == len(roles)
+    assert "IamRoleLambdaExecution" not in compiled["Resources"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_traced_function_may_write_its_traces(load: Load, stage: str) -> None:
+    """Lambda refuses to create a function with active tracing whose role lacks these."""
+    compiled = load(stage)
+    traced = bool(stage_settings(stage)["tracing"])
+    expected = ("Active", True) if traced else (None, False)
+
+    seen = {
+        rid: (
+            props(compiled["Resources"][rid]).get("TracingConfig", {}).get("Mode"),
+            XRAY_WRITES in _statements(compiled, role),
+        )
+        for rid, role in _function_roles(compiled).items()
+    }
+
+    assert seen == dict.fromkeys(seen, expected)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_decision_endpoint_may_record_the_decision_and_resume_the_workflow(
+    load: Load, stage: str
+) -> None:
+    statements = _statements(load(stage), "ApiIamRoleLambdaExecution")
+
+    assert {
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Resource": {"Fn::GetAtt": ["DocumentsTable", "Arn"]},
+    } in statements
+    # A task-token action has no resource type: only "*" matches it.
+    assert {"Effect": "Allow", "Action": ["states:SendTaskSuccess"], "Resource": "*"} in statements
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stream_listing_is_granted_on_star_only_to_the_stream_consumers(
+    load: Load, stage: str
+) -> None:
+    compiled = load(stage)
+    listing = {
+        role: [(a, s["Resource"]) for s in _statements(compiled, role) for a in s["Action"]]
+        for role in resources(compiled, "AWS::IAM::Role")
+        if "Policies" in props(compiled["Resources"][role])
+    }
+    granted = {
+        role: [(a, r) for a, r in pairs if a.endswith(":ListStreams")]
+        for role, pairs in listing.items()
+    }
+
+    assert {role: pairs for role, pairs in granted.items() if pairs} == {
+        "SyncIamRoleLambdaExecution": [("dynamodb:ListStreams", "*")],
+        "AnalyticsIamRoleLambdaExecution": [("kinesis:ListStreams", "*")],
+    }
+
+
+@pytest.mark.parametrize("function", ["ProcessTransform", "ProcessReject", "ProcessCompensate"])
+def test_output_removal_grants_exactly_what_deleting_every_version_calls(
+    function: str, load: Load
+) -> None:
+    """Objects.delete_prefix: ListObjectVersions, then DeleteObjects with version ids."""
+    s3 = [
+        s
+        for s in _statements(load("dev"), f"{function}IamRoleLambdaExecution")
+        if any(a.startswith("s3:") for a in s["Action"])
+    ]
+    bucket_level = [s for s in s3 if "/" not in str(s["Resource"]).split(":::")[-1]]
+
+    assert [s["Action"] for s in bucket_level] == [["s3:ListBucketVersions"]]
+    assert bucket_level[0]["Condition"] == {"StringLike": {"s3:prefix": ["processed/*"]}}
+    assert ["s3:DeleteObject", "s3:DeleteObjectVersion"] in [s["Action"] for s in s3]
