@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from gates import config as stage_config
-from gates import cost, dlq, iam, monitoring, retention, secrets, template, tools
+from gates import cost, dlq, iam, iam_reference, monitoring, retention, secrets, template, tools
 from gates.findings import Finding
 
 
@@ -25,6 +25,8 @@ def template_findings(stage: str, compiled: dict[str, object]) -> list[Finding]:
     settings = stage_config.load_stage(stage)
     return [
         *iam.check(compiled),
+        # Every policy against the IAM service authorization reference (parliament).
+        *iam_reference.check(compiled),
         *secrets.check(compiled),
         *dlq.check(compiled),
         *retention.check(

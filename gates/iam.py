@@ -71,23 +71,32 @@ def _is_broad(arn: str) -> bool:
     return part == "*" if service == "s3" else bool(_BROAD_PART.match(part))
 
 
-def _documents(template: Template) -> Iterator[tuple[str, Any]]:
+def policy_documents(template: Template) -> Iterator[tuple[str, Any]]:
+    """(where, document) for every policy document: role inline policies, IAM policies and
+    the resource policies above. Shared with the static IAM check (gates/iam_reference.py).
+    """
     for rid, res in resources(template, *_POLICY_HOLDERS).items():
         body = props(res)
         if res["Type"] == "AWS::IAM::Role":
             for policy in body.get("Policies", []) or []:
                 name = text_of(policy.get("PolicyName")) or "?"
                 yield f"{rid} policy {name}", policy.get("PolicyDocument", {})
-            for arn in as_list(body.get("ManagedPolicyArns", [])):
-                text = text_of(arn) or ""
-                if _BROAD_MANAGED.search(text):
-                    yield (
-                        f"{rid} managed {text}",
-                        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-                    )
         else:
             (key,) = _POLICY_HOLDERS[res["Type"]]
             yield rid, body.get(key, {})
+
+
+def _documents(template: Template) -> Iterator[tuple[str, Any]]:
+    yield from policy_documents(template)
+    for rid, res in resources(template, "AWS::IAM::Role").items():
+        body = props(res)
+        for arn in as_list(body.get("ManagedPolicyArns", [])):
+            text = text_of(arn) or ""
+            if _BROAD_MANAGED.search(text):
+                yield (
+                    f"{rid} managed {text}",
+                    {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                )
 
 
 def check(template: Template) -> list[Finding]:

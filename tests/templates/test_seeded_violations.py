@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gates import dlq, iam, monitoring, secrets, tools
+from gates import dlq, iam, iam_reference, monitoring, secrets, tools
 from gates.findings import Finding
 from gates.template import props
 from tests.templates.conftest import stage_settings
@@ -45,6 +45,49 @@ def test_iam_gate_fails_a_wildcard_resource(load: Load) -> None:
     assert len(findings) == 1
     assert findings[0].where.startswith("ApiIamRoleLambdaExecution policy")
     assert "wildcard resource '*' for dynamodb:DeleteItem" in findings[0].message
+
+
+def _api_statements(compiled: dict[str, Any]) -> list[dict[str, Any]]:
+    role = compiled["Resources"]["ApiIamRoleLambdaExecution"]
+    statements: list[dict[str, Any]] = props(role)["Policies"][0]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_static_iam_check_fails_a_task_token_action_on_the_state_machine(load: Load) -> None:
+    compiled = load("dev")
+    (decision,) = [
+        s for s in _api_statements(compiled) if s["Action"] == ["states:SendTaskSuccess"]
+    ]
+    decision["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+        ":stateMachine:docflow-dev-processing"
+    }
+
+    findings = _new(iam_reference.check, load("dev"), compiled)
+
+    assert len(findings) == 1
+    assert findings[0].where.startswith("ApiIamRoleLambdaExecution policy")
+    assert findings[0].message.startswith(
+        "RESOURCE_MISMATCH: states:SendTaskSuccess matches no resource (it has no resource type: "
+        'only Resource "*" matches)'
+    )
+
+
+def test_static_iam_check_fails_an_unknown_action_and_a_malformed_arn(load: Load) -> None:
+    compiled = load("dev")
+    statements = _api_statements(compiled)
+    statements.append({"Effect": "Allow", "Action": ["dynamodb:GetItems"], "Resource": "*"})
+    # A Ref to a table answers its name, not its ARN.
+    statements.append(
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": {"Ref": "DocumentsTable"}}
+    )
+
+    findings = _new(iam_reference.check, load("dev"), compiled)
+
+    assert [f.message for f in findings] == [
+        "UNKNOWN_ACTION: Unknown action dynamodb:GetItems",
+        "INVALID_ARN: Does not have 6 parts (docflow-dev-documents)",
+    ]
 
 
 def test_dead_letter_gate_fails_when_intake_loses_its_failure_destination(load: Load) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gates import tools
+from gates import iam_reference, tools
 from gates.__main__ import template_findings
 from gates.template import dead_letter_queue_ids, props, resources, target_id
 from tests.templates.conftest import STAGES, Compiled, stage_settings
@@ -239,3 +239,16 @@ def test_output_removal_grants_exactly_what_deleting_every_version_calls(
     assert [s["Action"] for s in bucket_level] == [["s3:ListBucketVersions"]]
     assert bucket_level[0]["Condition"] == {"StringLike": {"s3:prefix": ["processed/*"]}}
     assert ["s3:DeleteObject", "s3:DeleteObjectVersion"] in [s["Action"] for s in s3]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_static_iam_check_finds_nothing_beyond_the_reasoned_suppressions(
+    load: Load, stage: str
+) -> None:
+    assert [str(f) for f in iam_reference.check(load(stage))] == []
+
+
+def test_every_static_iam_suppression_is_still_needed(load: Load) -> None:
+    found = [p for stage in STAGES for p in iam_reference.problems(load(stage))]
+    unused = [s for s in iam_reference.load_suppressions() if not any(s.matches(p) for p in found)]
+    assert unused == []
