@@ -39,6 +39,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("cfn-s3-bucket-properties", cloudformation.s3_bucket_properties),
     ("cfn-sns-subscription", cloudformation.sns_subscription),
     ("cfn-s3-bucket-policy", cloudformation.s3_bucket_policy),
+    ("cfn-queue-and-topic-policies", cloudformation.queue_and_topic_policies),
     ("cfn-apigatewayv2", cloudformation.apigatewayv2),
     ("cfn-resources-without-model", cloudformation.resources_without_model),
     ("cfn-keep-resources-moto-cannot-update", cloudformation.keep_resources_moto_cannot_update),
@@ -56,6 +57,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("eventbridge-schedules-and-lambda-targets", schedules.scheduled_rules),
     ("ses-sent-mail-log", mail.sent_mail_log),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),
+    ("stepfunctions-role-credentials", stepfunctions.state_machine_role_credentials),
 )
 
 _applied: list[str] = []
@@ -71,6 +73,7 @@ def apply_all(cloud: LocalCloud) -> list[str]:
         # moto caches the CloudFormation type -> model map; new models must be seen.
         from moto.cloudformation import parsing
 
+        parsing.get_model_list.cache_clear()
         parsing.get_model_map.cache_clear()
         parsing.get_name_type_map.cache_clear()
     else:
