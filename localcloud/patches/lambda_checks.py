@@ -491,7 +491,9 @@ def cfn_update_dependencies_first(cloud: LocalCloud) -> None:
     DependsOn). moto created the new resources first and then updated the changed ones in
     template order, where the Serverless Framework puts functions before their roles: a function
     was checked against its role's previous policies, and a removed grant went unnoticed until
-    the next deploy. Here each changed resource a resource depends on is updated just before it.
+    the next deploy. Here each changed resource a resource depends on is updated just before it,
+    and a resource Lambda refused is not tried again in the same update (moto retries a failure
+    up to four times, for dependencies it does not order).
     """
     from moto.cloudformation.parsing import ResourceMap
 
@@ -517,10 +519,11 @@ def cfn_update_dependencies_first(cloud: LocalCloud) -> None:
     ) -> None:
         self._localcloud_pending = set(self.build_resource_diff(template, parameters)["Modify"])
         self._localcloud_settled = set()
+        self._localcloud_failed = {}
         try:
             original_update(self, template, parameters)
         finally:
-            del self._localcloud_pending, self._localcloud_settled
+            del self._localcloud_pending, self._localcloud_settled, self._localcloud_failed
 
     def parse_and_create_resource(
         logical_id: str, resource_json: Any, resources_map: Any, account_id: str, region_name: str
@@ -532,10 +535,18 @@ def cfn_update_dependencies_first(cloud: LocalCloud) -> None:
         logical_id: str, resource_json: Any, resources_map: Any, account_id: str, region_name: str
     ) -> Any:
         settled: set[str] | None = getattr(resources_map, "_localcloud_settled", None)
+        failed: dict[str, Exception] = getattr(resources_map, "_localcloud_failed", {})
         if settled is not None and logical_id in settled:
             return resources_map._parsed_resources[logical_id]  # updated early, not twice
+        if logical_id in failed:
+            raise failed[logical_id]  # its dependencies came first: trying again changes nothing
         settle(logical_id, resource_json, resources_map, account_id, region_name)
-        updated = update(logical_id, resource_json, resources_map, account_id, region_name)
+        try:
+            updated = update(logical_id, resource_json, resources_map, account_id, region_name)
+        except ResourceFailedError as exc:
+            if isinstance(exc.__cause__, LambdaRefusedError):
+                failed[logical_id] = exc
+            raise
         if settled is not None:
             settled.add(logical_id)
         return updated

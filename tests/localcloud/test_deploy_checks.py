@@ -658,14 +658,19 @@ def test_a_stack_whose_role_grants_xray_is_created() -> None:
 
 
 @pytest.mark.usefixtures("aws")
-def test_removing_the_grant_on_a_redeploy_fails_the_update() -> None:
+def test_removing_the_grant_on_a_redeploy_fails_the_update(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     deploy(stack_template(XRAY), "CREATE")
     # Every `sls deploy` changes the function (its code's S3 key); here its description.
-    deploy(stack_template(function={"Description": "v2"}), "UPDATE")
+    with caplog.at_level(logging.WARNING, logger="localcloud.lambda"):
+        deploy(stack_template(function={"Description": "v2"}), "UPDATE")
 
     assert stack()["StackStatus"] == "UPDATE_FAILED"
     [resource, _] = failures()
     assert resource[:3] == ("ApiLambdaFunction", "AWS::Lambda::Function", "UPDATE_FAILED")
+    refused = [r for r in caplog.records if r.getMessage().startswith("lambda refused")]
+    assert len(refused) == 1  # checked once: the role was updated before the function
     assert handler_reason(resource[3]) == XRAY_TEXT
     role = client("iam").list_roles()["Roles"][0]["Arn"]
     [document] = principals.identity_policies(role)  # the role has its new policies
