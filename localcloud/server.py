@@ -91,11 +91,14 @@ class Server:
             self._moto = make_server(
                 self.host,
                 self.port,
-                enforce.middleware(
-                    limits.middleware(
-                        s3post.middleware(DomainDispatcherApplication(create_backend_app))
-                    ),
-                    self.enforcer,
+                # Limits first (a 413 before any work), then the S3 POST policy (which parses
+                # the form), then IAM (which authorises the form's s3:PutObject), then moto.
+                limits.middleware(
+                    s3post.middleware(
+                        enforce.middleware(
+                            DomainDispatcherApplication(create_backend_app), self.enforcer
+                        )
+                    )
                 ),
                 threaded=True,
                 request_handler=MotoRequestHandler,

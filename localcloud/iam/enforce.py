@@ -273,7 +273,10 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 def http_request(environ: dict[str, Any], *, read_body: bool) -> HttpRequest:
     raw_path = environ.get("RAW_URI", "").split("?", 1)[0] or environ.get("PATH_INFO", "/")
-    form = environ.get("localcloud.s3post", {}).get("fields")
+    post = environ.get("localcloud.s3post")
+    form = dict(post.get("fields") or {}) if post else None
+    if form is not None and post and post.get("key"):
+        form["key"] = str(post["key"])  # with ${filename} resolved
     return HttpRequest(
         method=str(environ.get("REQUEST_METHOD", "GET")),
         path=unquote(str(environ.get("PATH_INFO", "/"))),
@@ -474,10 +477,13 @@ def current() -> Enforcer | None:
     return _enforcer
 
 
-def role_may(role_arn: str | None, session_name: str, action: str, resource: str) -> bool:
-    """May the Lambda service, acting with a function's execution role, do `action`? (Its log
-    writes, event source polling, dead-letter and on-failure sends.) True where no enforcer is
-    installed or the function has no role; a refusal is logged and audited."""
+def role_may(
+    role_arn: str | None, session_name: str, action: str | tuple[str, ...], resource: str
+) -> bool:
+    """May the Lambda service, acting with a function's execution role, do `action` (or any one
+    of a tuple of alternatives, the first granted being recorded)? Its log writes, event source
+    polling, dead-letter and on-failure sends. True where no enforcer is installed or the
+    function has no role; a refusal is logged and audited."""
     if _enforcer is None or not role_arn or not principals.role_exists(role_arn):
         return True
     account = role_arn.split(":")[4]
@@ -487,7 +493,22 @@ def role_may(role_arn: str | None, session_name: str, action: str, resource: str
         account_id=account,
         session_name=session_name,
     )
-    call = Call("lambda", action, "internal", "", account, (Need(action, resource),))
+    alternatives = (action,) if isinstance(action, str) else action
+    if len(alternatives) > 1:
+        identity = principals.identity_policies(role_arn)
+        granted = [
+            a
+            for a in alternatives
+            if evaluate(
+                Request(principal.arn, a, resource, _principal_context(principal), role_arn),
+                identity,
+                resource_policy(resource),
+            ).allowed
+        ]
+        alternatives = tuple(granted[:1]) or alternatives[:1]
+    call = Call(
+        "lambda", alternatives[0], "internal", "", account, (Need(alternatives[0], resource),)
+    )
     refusal = _enforcer.check_session(principal, call, {})
     return refusal is None or not _enforcer.enforcing
 

@@ -87,7 +87,7 @@ class SqsPoller(Poller):
     ) -> None:
         from moto.awslambda.utils import get_backend
 
-        from localcloud.iam import enforce
+        from localcloud.iam import deploytime, enforce
         from localcloud.patches import awslambda
 
         # Poll again at once only after a non-empty batch (there may be more); an empty
@@ -98,7 +98,7 @@ class SqsPoller(Poller):
             # Lambda's poller receives and deletes with the function's role.
             if not all(
                 enforce.role_may(fn.role, fn.function_name, action, queue.queue_arn)
-                for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage")
+                for action in deploytime.QUEUE_READS
             ):
                 return
             backend = sqs_backends[account_id][region]

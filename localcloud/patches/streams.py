@@ -132,7 +132,7 @@ class StreamPoller(Poller):
     ) -> None:
         from moto.awslambda.utils import get_backend
 
-        from localcloud.iam import enforce
+        from localcloud.iam import deploytime, enforce
         from localcloud.patches import awslambda
 
         key = (mapping.event_source_arn, source.shard_id, function_arn)
@@ -144,9 +144,14 @@ class StreamPoller(Poller):
             return
         fn = get_backend(account_id, region).get_function(function_arn)
         # Lambda's poller reads the stream with the function's role (checked at deploy time too).
-        service = mapping.event_source_arn.split(":")[2]
-        if not enforce.role_may(
-            fn.role, fn.function_name, f"{service}:GetRecords", mapping.event_source_arn
+        reads = (
+            deploytime.KINESIS_STREAM_READS
+            if mapping.event_source_arn.split(":")[2] == "kinesis"
+            else deploytime.DYNAMODB_STREAM_READS
+        )
+        if not all(
+            enforce.role_may(fn.role, fn.function_name, need, mapping.event_source_arn)
+            for need in reads
         ):
             return
         batch = source.records[position.index : position.index + int(mapping.batch_size or 100)]
