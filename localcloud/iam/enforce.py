@@ -61,9 +61,12 @@ class Refusal:
     principal: str
     need: Need
     result: Result
+    text: str | None = None  # AWS's own message where it does not name the request
 
     @property
     def message(self) -> str:
+        if self.text is not None:
+            return self.text
         resource = self.need.resource
         if self.need.action.startswith("s3:"):
             resource = f'"{resource}"'
@@ -325,6 +328,8 @@ def middleware(app: WSGIApp, enforcer: Enforcer) -> WSGIApp:
         if signer.service == "s3":
             context |= {"s3:authType": signer.auth_type, "s3:signatureversion": "AWS4-HMAC-SHA256"}
         refusal = enforcer.check_session(principal, call, context)
+        if refusal is None and call.operation == "GetObject" and call.service == "s3":
+            refusal = _missing_object_refusal(enforcer, principal, call, context)
         if refusal is not None and enforcer.enforcing:
             return _reply(
                 start_response, *_access_denied(call.service, call.protocol, refusal, request)
@@ -332,6 +337,47 @@ def middleware(app: WSGIApp, enforcer: Enforcer) -> WSGIApp:
         return app(environ, start_response)
 
     return authorised
+
+
+def _object_exists(object_arn: str) -> bool:
+    from moto.s3.models import s3_backends
+
+    bucket_name, _, key = object_arn.removeprefix("arn:aws:s3:::").partition("/")
+    for backend in s3_backends.values():
+        bucket = backend["aws"].buckets.get(bucket_name)
+        if bucket is not None:
+            found = bucket.keys.get(key)
+            return found is not None and type(found).__name__ != "FakeDeleteMarker"
+    return False
+
+
+def _missing_object_refusal(
+    enforcer: Enforcer, principal: principals.Principal, call: Call, context: Mapping[str, Any]
+) -> Refusal | None:
+    """S3 answers a GET or HEAD of a missing key with 404 only to a caller that may list the
+    bucket (s3:ListBucket, evaluated without s3:prefix: the request has none); to anyone else
+    with 403, so that a caller cannot probe for keys. moto always answered 404."""
+    need = call.needs[0]
+    if need.context.get("s3:VersionId") or _object_exists(need.resource):
+        return None
+    bucket_arn = need.resource.split("/", 1)[0]
+    listing = Call(
+        "s3",
+        "ListBucket",
+        call.protocol,
+        call.region,
+        call.account_id,
+        (Need("s3:ListBucket", bucket_arn),),
+    )
+    refusal = enforcer.check_session(principal, listing, context)
+    if refusal is None:
+        return None
+    return Refusal(
+        principal.arn,
+        need,
+        Result(refusal.result.decision, "", refusal.result.policy),
+        text="Access Denied",
+    )
 
 
 # -- AWS's error answers ----------------------------------------------------------------------
