@@ -112,9 +112,7 @@ def check_event_source(
 ) -> Refusal | None:
     """CreateEventSourceMapping / UpdateEventSourceMapping: the poller's reads, the destination."""
     if not principals.role_exists(role_arn):
-        return Refusal(
-            NOT_ASSUMABLE, function_name, role_arn, "sts:AssumeRole", role_arn, "does not exist"
-        )
+        return _no_role(function_name, role_arn)
     refusal: Refusal | None = None
     service = _service(source_arn)
     if service == "sqs":
@@ -146,9 +144,7 @@ def check_destinations(
         target = ((destination_config or {}).get(outcome) or {}).get("Destination")
         if target:
             if not principals.role_exists(role_arn):
-                return Refusal(
-                    NOT_ASSUMABLE, function_name, role_arn, "sts:AssumeRole", role_arn, "missing"
-                )
+                return _no_role(function_name, role_arn)
             refusal = _destination(function_name, role_arn, str(target))
             if refusal is not None:
                 return refusal
@@ -159,6 +155,12 @@ def session_arn(role_arn: str, function_name: str) -> str:
     """The principal Lambda acts as: a session of the role named after the function."""
     account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
     return f"arn:aws:sts::{account}:assumed-role/{role_name}/{function_name}"
+
+
+def _no_role(function_name: str, role_arn: str) -> Refusal:
+    return Refusal(
+        NOT_ASSUMABLE, function_name, role_arn, "sts:AssumeRole", role_arn, "(no such role)"
+    )
 
 
 def _not_permitted(action: str, service_name: str) -> str:
@@ -177,9 +179,7 @@ def _service(arn: str) -> str:
 def _assumable(function_name: str, function_arn: str, role_arn: str) -> Refusal | None:
     """The trust policy, evaluated as the resource policy it is, for Lambda's service principal."""
     if not principals.role_exists(role_arn):
-        return Refusal(
-            NOT_ASSUMABLE, function_name, role_arn, "sts:AssumeRole", role_arn, "does not exist"
-        )
+        return _no_role(function_name, role_arn)
     request = Request(
         principal=LAMBDA_SERVICE,
         action="sts:AssumeRole",
