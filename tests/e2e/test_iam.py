@@ -106,6 +106,17 @@ def test_a_role_session_may_do_what_its_role_grants(
     assert '"keys"' in secret["SecretString"]
 
 
+def test_listing_documents_reads_the_owner_index(local_stack: LocalStack) -> None:
+    listed = local_stack.api("GET", "/documents?limit=5")
+    assert listed.status_code == 200, listed.text
+    role = report.usage(local_stack.state_dir)[_function_role(local_stack, "api")]
+    index = (
+        "arn:aws:dynamodb:us-east-1:123456789012:table/"
+        f"{local_stack.description['tables']['DocumentsTable']}/index/by_owner"
+    )
+    assert ("dynamodb:Query", index) in role.used
+
+
 def test_a_refused_request_is_in_the_access_report(
     local_stack: LocalStack, api_role: tuple[str, boto3.Session]
 ) -> None:

@@ -35,7 +35,25 @@ def test_timing_out_function_fails_as_task_timed_out_and_logs_it(local_stack: Lo
                                     "Action": "sts:AssumeRole",
                                 }
                             ]
-                        }
+                        },
+                        # Lambda writes the function's logs with its role, as on AWS.
+                        "Policies": [
+                            {
+                                "PolicyName": "logs",
+                                "PolicyDocument": {
+                                    "Statement": [
+                                        {
+                                            "Effect": "Allow",
+                                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                            "Resource": {
+                                                "Fn::Sub": "arn:aws:logs:${AWS::Region}:"
+                                                "${AWS::AccountId}:log-group:/aws/lambda/e2e-sleeper:*"
+                                            },
+                                        }
+                                    ]
+                                },
+                            }
+                        ],
                     },
                 },
                 "Sleeper": {
