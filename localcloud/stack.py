@@ -72,9 +72,22 @@ def deploy(endpoint_url: str, stage: str = "local") -> float:
         check=False,
     )
     if finished.returncode != 0:
-        output = (finished.stdout + finished.stderr).strip().splitlines()
-        raise DeployError("sls deploy failed:\n" + "\n".join(output[-30:]))
+        output = (finished.stdout + "\n" + finished.stderr).strip().splitlines()
+        raise DeployError("sls deploy failed:\n" + "\n".join(error_block(output) or output[-30:]))
     return time.monotonic() - started
+
+
+def error_block(lines: list[str], limit: int = 40) -> list[str]:
+    """The error osls printed (its `Error:` block), which a tail of the output may miss."""
+    starts = [i for i, line in enumerate(lines) if line.strip() == "Error:"]
+    if not starts:
+        return []
+    block = []
+    for line in lines[starts[-1] + 1 :][:limit]:
+        if line.startswith("View the full error"):
+            break
+        block.append(line)
+    return [line for line in block if line.strip()]
 
 
 def _stack_resources(
