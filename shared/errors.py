@@ -67,6 +67,19 @@ class UnsupportedMediaTypeError(ClientError):
     code = "unsupported_media_type"
 
 
+class RejectedError(ClientError):
+    """The client's file cannot be processed as sent: corrupt, a bomb, a CSV without its columns.
+
+    The document ends `rejected` (not `failed`) with `code` as the reason's stable prefix and a
+    message that says what to fix; resending the same bytes cannot succeed, so it is never
+    retried. Subclasses set `code`; processing returns it to the state machine, which routes
+    the document to its Reject state (see docs/processing.md).
+    """
+
+    status_code = 422
+    code = "rejected"
+
+
 class ConflictError(DocflowError):
     """The request is valid but conflicts with the current state (a duplicate, a stale step)."""
 
@@ -100,6 +113,7 @@ ERROR_NAMES: frozenset[str] = frozenset(
         NotFoundError,
         PayloadTooLargeError,
         UnsupportedMediaTypeError,
+        RejectedError,
         ConflictError,
         TransientError,
         PermanentError,
