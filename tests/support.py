@@ -76,3 +76,37 @@ def fresh_import(module: str) -> ModuleType:
     """Import a handler module anew, so it reads the environment the test set up."""
     sys.modules.pop(module, None)
     return importlib.import_module(module)
+
+
+def log_writes(functions: str = "*") -> dict[str, Any]:
+    """The statement that lets Lambda write `functions`' logs (IAM is enforced locally)."""
+    return {
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": {
+            "Fn::Sub": "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+            f"/aws/lambda/{functions}:*"
+        },
+    }
+
+
+def lambda_role(*statements: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """An AWS::IAM::Role that Lambda may assume, granting `statements` and nothing else."""
+    properties: dict[str, Any] = {
+        "AssumeRolePolicyDocument": {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ]
+        },
+    }
+    if name:
+        properties["RoleName"] = name
+    if statements:
+        properties["Policies"] = [
+            {"PolicyName": "grants", "PolicyDocument": {"Statement": list(statements)}}
+        ]
+    return {"Type": "AWS::IAM::Role", "Properties": properties}

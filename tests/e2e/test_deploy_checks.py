@@ -14,18 +14,13 @@ import yaml
 
 from localcloud import stack
 from tests.e2e.conftest import LocalStack
+from tests.support import lambda_role, log_writes
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _service(directory: Path, xray_actions: list[str]) -> None:
-    statements = [
-        {
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": {"Fn::Sub": "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:*"},
-        }
-    ]
+    statements = [log_writes()]
     if xray_actions:
         statements.append({"Effect": "Allow", "Action": xray_actions, "Resource": "*"})
     definition = {
@@ -42,23 +37,7 @@ def _service(directory: Path, xray_actions: list[str]) -> None:
         "functions": {"hello": {"handler": "handler.handler"}},
         "resources": {
             "Resources": {
-                "TracedRole": {
-                    "Type": "AWS::IAM::Role",
-                    "Properties": {
-                        "AssumeRolePolicyDocument": {
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Principal": {"Service": "lambda.amazonaws.com"},
-                                    "Action": "sts:AssumeRole",
-                                }
-                            ]
-                        },
-                        "Policies": [
-                            {"PolicyName": "run", "PolicyDocument": {"Statement": statements}}
-                        ],
-                    },
-                }
+                "TracedRole": lambda_role(*statements),
             }
         },
     }

@@ -10,6 +10,7 @@ import pytest
 
 from localcloud import stack
 from tests.e2e.conftest import LocalStack, deploy_template
+from tests.support import lambda_role, log_writes
 
 pytestmark = pytest.mark.e2e
 
@@ -24,38 +25,8 @@ def test_timing_out_function_fails_as_task_timed_out_and_logs_it(local_stack: Lo
         "e2e-timeout",
         {
             "Resources": {
-                "Role": {
-                    "Type": "AWS::IAM::Role",
-                    "Properties": {
-                        "AssumeRolePolicyDocument": {
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Principal": {"Service": "lambda.amazonaws.com"},
-                                    "Action": "sts:AssumeRole",
-                                }
-                            ]
-                        },
-                        # Lambda writes the function's logs with its role, as on AWS.
-                        "Policies": [
-                            {
-                                "PolicyName": "logs",
-                                "PolicyDocument": {
-                                    "Statement": [
-                                        {
-                                            "Effect": "Allow",
-                                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                            "Resource": {
-                                                "Fn::Sub": "arn:aws:logs:${AWS::Region}:"
-                                                "${AWS::AccountId}:log-group:/aws/lambda/e2e-sleeper:*"
-                                            },
-                                        }
-                                    ]
-                                },
-                            }
-                        ],
-                    },
-                },
+                # Lambda writes the function's logs with its role, as on AWS.
+                "Role": lambda_role(log_writes("e2e-sleeper")),
                 "Sleeper": {
                     "Type": "AWS::Lambda::Function",
                     "Properties": {

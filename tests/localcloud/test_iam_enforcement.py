@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.localcloud.conftest import REGION, Cloud
+from tests.support import lambda_role
 
 BUCKET = "lc-iam-files"
 ACCOUNT = "123456789012"
@@ -42,35 +43,14 @@ def _template() -> dict[str, Any]:
                     },
                 },
             },
-            "Reader": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "RoleName": "lc-iam-reader",
-                    "AssumeRolePolicyDocument": {
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "lambda.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ]
-                    },
-                    "Policies": [
-                        {
-                            "PolicyName": "read",
-                            "PolicyDocument": {
-                                "Statement": [
-                                    {
-                                        "Effect": "Allow",
-                                        "Action": "s3:GetObject",
-                                        "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                                    }
-                                ]
-                            },
-                        }
-                    ],
+            "Reader": lambda_role(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{BUCKET}/*",
                 },
-            },
+                name="lc-iam-reader",
+            ),
         }
     }
 

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import limits
 from tests.localcloud.conftest import Cloud, wait_for
+from tests.support import lambda_role, log_writes
 
 ECHO = """
 import json
@@ -36,39 +37,8 @@ def handler(event, context):
 def template() -> dict[str, Any]:
     return {
         "Resources": {
-            "Role": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "lambda.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ]
-                    },
-                    # IAM is enforced locally: the function writes its logs with its role.
-                    "Policies": [
-                        {
-                            "PolicyName": "logs",
-                            "PolicyDocument": {
-                                "Statement": [
-                                    {
-                                        "Effect": "Allow",
-                                        "Action": [
-                                            "logs:CreateLogGroup",
-                                            "logs:CreateLogStream",
-                                            "logs:PutLogEvents",
-                                        ],
-                                        "Resource": "*",
-                                    }
-                                ]
-                            },
-                        }
-                    ],
-                },
-            },
+            # IAM is enforced locally: the function writes its logs with its role.
+            "Role": lambda_role(log_writes()),
             "Echo": {
                 "Type": "AWS::Lambda::Function",
                 "Properties": {
