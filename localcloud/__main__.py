@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+    env = commands.add_parser(
+        "env",
+        help='the exports that point sls, the AWS CLI and boto3 at the stack: eval "$(... env)"',
+    )
+    env.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
     report = commands.add_parser(
         "iam-report",
         help="per role: the actions and resources used, refused, and granted but never used",
@@ -41,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--json", action="store_true", help="machine-readable")
     args = parser.parse_args(argv)
 
+    if args.command == "env":
+        from localcloud import stack
+
+        print(stack.shell_exports(args.state_dir))
+        return 0
     if args.command == "iam-report":
         from localcloud.iam import report as iam_report
 

@@ -60,6 +60,27 @@ def deploy_environment(endpoint_url: str) -> dict[str, str]:
     }
 
 
+def shell_exports(state_dir: Path) -> str:
+    """`export` lines for a shell: what `deploy_environment` gives `sls`, for the user's own
+    `sls`, `aws` and boto3 commands (the running stack's endpoint, else the default one)."""
+    import shlex
+
+    info = server.running(state_dir)
+    endpoint = info["endpoint_url"] if info else "http://127.0.0.1:4566"
+    wanted = deploy_environment(endpoint)
+    names = (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "DOCFLOW_PYTHON312",
+        "PATH",
+        "SLS_TELEMETRY_DISABLED",
+    )
+    return "\n".join(f"export {name}={shlex.quote(wanted[name])}" for name in names)
+
+
 def deploy(endpoint_url: str, stage: str = "local") -> float:
     """Run `sls deploy --stage <stage>` against the embedded AWS; returns seconds taken."""
     started = time.monotonic()
@@ -200,6 +221,10 @@ def up(state_dir: Path, port: int, api_port: int, stage: str = "local") -> int:
     (state_dir / STACK_FILE).write_text(json.dumps(stack, indent=2) + "\n")
     print(f"localcloud: deployed in {deploy_s:.1f} s; {state_dir / STACK_FILE}:")
     print(table(stack))
+    print(
+        'localcloud: eval "$(.venv/bin/python -m localcloud env)" points sls, the AWS CLI and '
+        "boto3 at it"
+    )
     return 0
 
 
