@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from docflow.documents.store import DocumentStore
 from docflow.notify.model import DocumentEvent
 from docflow.webhooks.model import BreakerPolicy
 from docflow.webhooks.service import CircuitBreaker, Dispatcher
@@ -19,6 +20,7 @@ from shared.settings import Settings, env
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WebhookSettings(Settings):
+    documents_table: str = env("DOCUMENTS_TABLE")
     subscribers_table: str = env("SUBSCRIBERS_TABLE")
     subscribers_cache_seconds: int = env("SUBSCRIBERS_CACHE_SECONDS", 60)
     breakers_table: str = env("BREAKERS_TABLE")
@@ -30,11 +32,11 @@ class WebhookSettings(Settings):
     failure_threshold: int = env("BREAKER_FAILURE_THRESHOLD")
     open_seconds: int = env("BREAKER_OPEN_SECONDS")
     trial_seconds: int = env("BREAKER_TRIAL_SECONDS")
-    lease_seconds: int = env("IDEMPOTENCY_LEASE_SECONDS", 120)
     max_message_bytes: int = env("MAX_MESSAGE_BYTES", 65536)
 
 
 settings = WebhookSettings.load()
+idempotency = Idempotency(settings.idempotency_table)
 dispatcher = Dispatcher(
     Subscribers(settings.subscribers_table, ttl_seconds=settings.subscribers_cache_seconds),
     CircuitBreaker(
@@ -46,8 +48,9 @@ dispatcher = Dispatcher(
         settings.read_timeout_ms / 1000,
         allow_http=settings.allow_http,
     ),
-    Idempotency(settings.idempotency_table, lease_seconds=settings.lease_seconds),
+    idempotency,
     secret=lambda: secrets.get_secret(settings.signing_secret),
+    documents=DocumentStore(settings.documents_table),
 )
 
 
@@ -58,4 +61,5 @@ def _deliver(record: SqsMessage) -> None:
 
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     return process_batch(SqsEvent.from_event(event).records, _deliver, lambda r: r.message_id)

@@ -6,6 +6,12 @@ the dead-letter queue after the configured receives). Requires `ReportBatchItemF
 the event source mapping. For ordered sources (Kinesis, DynamoDB streams) processing stops at
 the first failure: the source retries from that sequence number, so later records must not
 be acknowledged ahead of it.
+
+A batch in which every record failed is not a partial success: `process_batch` raises
+`BatchFailedError`, an invocation error, so Lambda backs off its pollers instead of
+redelivering at full speed while a dependency is down (Powertools' batch processor does the
+same). The source then retries or dead-letters the records exactly as if each had been
+reported.
 """
 
 from __future__ import annotations
@@ -13,9 +19,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from shared.errors import DocflowError
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class BatchFailedError(DocflowError):
+    """Every record of the batch failed; each failure was logged on its own line."""
+
+    code = "batch_failed"
+    retryable = True
 
 
 def process_batch[R](
@@ -26,7 +40,9 @@ def process_batch[R](
     ordered: bool = False,
 ) -> dict[str, list[dict[str, str]]]:
     failures: list[dict[str, str]] = []
+    count = 0
     for record in records:
+        count += 1
         identifier = item_id(record)
         if failures and ordered:
             failures.append({"itemIdentifier": identifier})
@@ -34,14 +50,22 @@ def process_batch[R](
         try:
             handle(record)
         except Exception as exc:
+            expected = isinstance(exc, DocflowError)
             log.warning(
                 "batch_item_failed",
                 item=identifier,
                 error=type(exc).__name__,
                 reason=str(exc),
-                exc_info=not getattr(exc, "retryable", False),
+                retryable=getattr(exc, "retryable", False),
+                # A typed error says all there is to say; anything else keeps its traceback.
+                exc_info=not expected,
             )
             failures.append({"itemIdentifier": identifier})
+    if count and len(failures) == count:
+        raise BatchFailedError(
+            f"all {count} records of the batch failed; the source retries them",
+            records=count,
+        )
     return {"batchItemFailures": failures}
 
 

@@ -3,7 +3,9 @@
 Lines are JSON objects. Access lines name a route, a status and a latency: docflow's own
 (`route`, `status`, `latency_ms`) or API Gateway's access-log fields (`routeKey`, `status`,
 `responseLatency`). Application lines carry a `level`; errors among them are counted.
-Anything else is malformed: counted, never fatal.
+Anything else is malformed: counted, never fatal. That includes statuses or latencies that
+are not finite numbers, and route names longer than `MAX_ROUTE_CHARS` (each kept route costs
+window state, which Lambda caps at 1 MB).
 
 The window state must stay small (Lambda keeps at most 1 MB between invocations of a
 tumbling window), so latencies are kept as a log-scale histogram per route: bucket `b`
@@ -21,6 +23,8 @@ GAMMA = 1.05
 _LOG_GAMMA = math.log(GAMMA)
 OTHER_ROUTE = "other"
 ERROR_LEVELS = frozenset({"error", "critical", "fatal"})
+MAX_ROUTE_CHARS = 256
+MAX_LEVEL_CHARS = 32
 
 
 class MalformedLineError(ValueError):
@@ -48,19 +52,33 @@ def parse_line(value: Any) -> AccessLine | AppLine:
         raise MalformedLineError("a log line must be a JSON object")
     route = value.get("route", value.get("routeKey"))
     if route is not None:
-        try:
-            status = int(value["status"])
-            raw_latency: Any = value.get("latency_ms", value.get("responseLatency"))
-            latency = float(raw_latency)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedLineError(f"access line without a usable status/latency: {exc}") from exc
-        if not math.isfinite(latency) or latency < 0 or not 100 <= status <= 599:
+        if not isinstance(route, str) or not 0 < len(route) <= MAX_ROUTE_CHARS:
+            raise MalformedLineError(f"route must be a string of 1 to {MAX_ROUTE_CHARS} characters")
+        status = _number(value.get("status"), "status")
+        latency = _number(value.get("latency_ms", value.get("responseLatency")), "latency")
+        if latency < 0 or not 100 <= status <= 599 or status != int(status):
             raise MalformedLineError("access line with an impossible status or latency")
-        return AccessLine(str(route), status, latency)
+        return AccessLine(route, int(status), latency)
     level = value.get("level")
-    if isinstance(level, str):
+    if isinstance(level, str) and len(level) <= MAX_LEVEL_CHARS:
         return AppLine(level.lower())
     raise MalformedLineError("neither an access line (route) nor an application line (level)")
+
+
+def _number(value: Any, name: str) -> float:
+    """A finite number, given as a JSON number or a numeric string (API Gateway's access-log
+    fields are strings); MalformedLineError for anything else (`true`, `1e400`, "Infinity")."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise MalformedLineError(f"access line without a numeric {name}")
+    if isinstance(value, str) and len(value) > 32:
+        raise MalformedLineError(f"access line with an oversized {name}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError) as exc:
+        raise MalformedLineError(f"access line with a {name} that is not a number") from exc
+    if not math.isfinite(number):
+        raise MalformedLineError(f"access line with a {name} that is not finite")
+    return number
 
 
 def bucket(latency_ms: float) -> int:

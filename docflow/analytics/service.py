@@ -2,16 +2,18 @@
 
 Records are raw JSON lines, or CloudWatch Logs subscription payloads (gzip, a `logEvents`
 list whose messages are the lines). A record that cannot be read is counted as malformed and
-skipped; anything else failing stops the batch at that record's sequence number, which the
-stream retries from (the shared batch helper, ordered).
+skipped: not JSON, JSON nested deeper than `shared.events.payloads.MAX_DEPTH`, numbers that
+are not finite, a payload of the wrong shape, or gzip that expands beyond
+`MAX_PAYLOAD_BYTES` (read incrementally, so a bomb costs at most that much memory). Anything
+else failing stops the batch at that record's sequence number, which the stream retries from
+(the shared batch helper, ordered).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
-import json
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,7 +30,9 @@ from docflow.analytics.model import (
     summarize,
 )
 from shared.batch import process_batch
+from shared.errors import InvalidInputError
 from shared.events.kinesis import KinesisRecord, KinesisWindowEvent
+from shared.events.payloads import loads
 from shared.logging import get_logger
 from shared.metrics import Metrics
 
@@ -39,28 +43,65 @@ class AlertSink(Protocol):
     def publish(self, alert: Alert, window: tuple[str | None, str | None]) -> None: ...
 
 
-def lines(data: bytes) -> Iterator[Any]:
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+"""The most a gzip record may expand to. CloudWatch Logs sends at most 1 MiB of log events
+per subscription delivery (PutLogEvents' batch limit), so 4 MiB leaves room and bounds a
+bomb's cost well inside the function's memory."""
+
+_GZIP = b"\x1f\x8b"
+
+
+def lines(data: bytes, max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> Iterator[Any]:
     """The JSON values a record holds; MalformedLineError for what cannot be read."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            payload = json.loads(gzip.decompress(data))
-        except (OSError, EOFError, ValueError) as exc:
-            raise MalformedLineError(f"unreadable CloudWatch Logs payload: {exc}") from exc
+    if data[:2] == _GZIP:
+        payload = _json(_gunzip(data, max_payload_bytes))
         if not isinstance(payload, dict):
             raise MalformedLineError("CloudWatch Logs payload is not an object")
         if payload.get("messageType") == "CONTROL_MESSAGE":
             return
-        for event in payload.get("logEvents") or []:
-            yield _json(str(event.get("message", "")) if isinstance(event, dict) else "")
+        events = payload.get("logEvents")
+        if events is None:
+            events = []
+        if not isinstance(events, list):
+            raise MalformedLineError("CloudWatch Logs payload: logEvents must be a list")
+        for event in events:
+            # A line unreadable on its own is yielded as None (malformed, counted by the
+            # caller); the payload's other lines still count.
+            message = event.get("message") if isinstance(event, dict) else None
+            try:
+                yield _json(message) if isinstance(message, str) else None
+            except MalformedLineError:
+                yield None
         return
-    yield _json(data.decode("utf-8", errors="strict") if data else "")
+    yield _json(data)
 
 
-def _json(text: str) -> Any:
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """Every gzip member of `data`, decompressed to at most `limit` bytes in total."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise MalformedLineError(f"not JSON: {exc}") from exc
+        while rest:
+            inflater = zlib.decompressobj(wbits=31)
+            chunk = inflater.decompress(rest, limit - size + 1)
+            size += len(chunk)
+            out.append(chunk)
+            if size > limit or inflater.unconsumed_tail:
+                raise MalformedLineError(f"gzip payload expands beyond {limit} bytes")
+            if not inflater.eof:
+                raise MalformedLineError("gzip payload is truncated")
+            rest = inflater.unused_data
+    except zlib.error as exc:
+        raise MalformedLineError(f"unreadable gzip payload: {exc}") from exc
+    return b"".join(out)
+
+
+def _json(text: str | bytes) -> Any:
+    try:
+        return loads(text, "log line")
+    except InvalidInputError as exc:
+        raise MalformedLineError(exc.message) from exc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +143,7 @@ class Analyzer:
                         add(state, parse_line(value), self.max_routes)
                     except MalformedLineError:
                         state["malformed"] += 1
-            except (MalformedLineError, UnicodeDecodeError):
+            except MalformedLineError:
                 state["malformed"] += 1
 
         response = process_batch(event.records, take, lambda r: r.sequence_number, ordered=True)
@@ -143,6 +184,10 @@ class Analyzer:
 
 
 def _epoch_ms(iso: str | None) -> int | None:
+    """The window start in epoch milliseconds; None (the metrics' own time) if unreadable."""
     if not iso:
         return None
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    try:
+        return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None

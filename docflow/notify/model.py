@@ -17,6 +17,9 @@ from shared.errors import InvalidInputError
 from shared.events.sqs import Notification
 
 EVENT_TYPES = frozenset({"document.processed", "document.failed", "document.rejected"})
+MAX_ID_CHARS = 256
+"""Longer ids are not docflow's (`doc_<32 hex>`, `<document>:<event type>`); they would also
+exceed what an idempotency or DynamoDB key may hold."""
 
 
 @dataclass(frozen=True)
@@ -30,15 +33,27 @@ class DocumentEvent:
     def from_notification(cls, notification: Notification) -> DocumentEvent:
         payload = notification.json()
         event_type = notification.attributes.get("event_type") or payload.get("event_type")
-        if event_type not in EVENT_TYPES:
+        if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
             raise InvalidInputError(
-                f"event_type {event_type!r} is not one of {sorted(EVENT_TYPES)}"
+                f"event_type {_shown(event_type)} is not one of {sorted(EVENT_TYPES)}"
             )
         document_id = payload.get("document_id")
-        if not isinstance(document_id, str) or not document_id:
-            raise InvalidInputError("document event has no document_id")
+        if not isinstance(document_id, str) or not 0 < len(document_id) <= MAX_ID_CHARS:
+            raise InvalidInputError(
+                f"document event needs a document_id string of 1 to {MAX_ID_CHARS} characters"
+            )
         event_id = payload.get("event_id") or notification.message_id
-        return cls(str(event_id), str(event_type), document_id, payload)
+        if not isinstance(event_id, str) or len(event_id) > MAX_ID_CHARS:
+            raise InvalidInputError(
+                f"event_id must be a string of at most {MAX_ID_CHARS} characters"
+            )
+        return cls(event_id, event_type, document_id, payload)
+
+
+def _shown(value: Any) -> str:
+    """A short rendering of a rejected value for an error message (never the whole input)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ in the idempotency table, so when the message comes back because one subscriber 
 was behind an open breaker, the subscribers that already took it are not called again. A
 message is acknowledged only when every subscriber that wants it has it; until then it waits
 in the queue (and, after the configured receives, in the dead-letter queue for redrive).
+An event for a document that does not exist is poison, as it is for notify: no subscriber is
+called, the item fails permanently and is dead-lettered.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from docflow.documents.model import Document
 from docflow.notify.model import DocumentEvent
 from docflow.webhooks.model import (
     SIGNATURE_HEADER,
@@ -53,6 +56,10 @@ class Sender(Protocol):
 
 class SubscriberSource(Protocol):
     def all(self) -> list[Subscriber]: ...
+
+
+class Documents(Protocol):
+    def get(self, document_id: str) -> Document | None: ...
 
 
 class CircuitBreaker:
@@ -120,8 +127,10 @@ class Dispatcher:
         sender: Sender,
         idempotency: Idempotency,
         secret: Callable[[], str],
+        documents: Documents,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.documents = documents
         self.subscribers = subscribers
         self.breaker = breaker
         self.sender = sender
@@ -130,6 +139,10 @@ class Dispatcher:
         self._clock = clock
 
     def deliver(self, event: DocumentEvent) -> DeliveryReport:
+        if self.documents.get(event.document_id) is None:
+            raise errors.PermanentError(
+                f"document {event.document_id} does not exist; the event is not delivered"
+            )
         report = DeliveryReport(event.event_id)
         waiting: list[str] = []
         rejected: list[str] = []

@@ -7,6 +7,8 @@ trigger so a handler loads only the views it uses (each frozen dataclass costs i
 - `shared.events.streams`: `DynamoDBStreamEvent`, `StreamChange`
 - `shared.events.kinesis`: `KinesisWindowEvent`, `KinesisRecord`
 - `shared.events.schedule`: `ScheduledEvent`
+- `shared.events.payloads`: `loads`, the JSON every view and consumer reads (standard JSON,
+  bounded depth, finite numbers)
 
 Malformed input raises `InvalidInputError` naming what was wrong, never a `KeyError`.
 """

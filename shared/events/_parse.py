@@ -22,3 +22,8 @@ def _records(event: Any, where: str) -> list[Any]:
     if not isinstance(records, list):
         raise InvalidInputError(f"{where}: Records must be a list")
     return records
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else empty (optional sections of an event)."""
+    return value if isinstance(value, dict) else {}

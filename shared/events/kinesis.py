@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import InvalidInputError
-from shared.events._parse import _require
+from shared.events._parse import _mapping, _require
 
 
 @dataclass(frozen=True)
@@ -34,31 +34,49 @@ class KinesisWindowEvent:
     def from_event(cls, event: Any) -> KinesisWindowEvent:
         if not isinstance(event, dict):
             raise InvalidInputError("expected a Kinesis event object")
+        records = event.get("Records") or []
+        if not isinstance(records, list):
+            raise InvalidInputError("Kinesis event: Records must be a list")
         parsed = []
-        for index, record in enumerate(event.get("Records") or []):
+        for index, record in enumerate(records):
             where = f"Kinesis record {index}"
             body = _require(record, "kinesis", where)
-            try:
-                data = base64.b64decode(str(_require(body, "data", where)), validate=True)
-            except ValueError:
-                # Kept: the consumer counts it as malformed instead of failing the batch.
-                data = b""
+            sequence_number = _require(body, "sequenceNumber", where)
+            if not isinstance(sequence_number, str) or not sequence_number:
+                raise InvalidInputError(f"{where}: sequenceNumber must be a non-empty string")
+            arrival = body.get("approximateArrivalTimestamp")
             parsed.append(
                 KinesisRecord(
-                    sequence_number=str(_require(body, "sequenceNumber", where)),
+                    sequence_number=sequence_number,
                     partition_key=str(body.get("partitionKey", "")),
-                    data=data,
-                    arrival_time=body.get("approximateArrivalTimestamp"),
+                    # Kept when unreadable: the consumer counts it as malformed instead of
+                    # failing the batch.
+                    data=_data(body.get("data")),
+                    arrival_time=float(arrival)
+                    if isinstance(arrival, int | float) and not isinstance(arrival, bool)
+                    else None,
                 )
             )
-        window = event.get("window") or {}
-        state = event.get("state") or {}
+        window = _mapping(event.get("window"))
         return cls(
             records=parsed,
             shard_id=str(event.get("shardId", "")),
-            window_start=window.get("start"),
-            window_end=window.get("end"),
-            state=dict(state) if isinstance(state, dict) else {},
-            is_final=bool(event.get("isFinalInvokeForWindow", False)),
-            terminated_early=bool(event.get("isWindowTerminatedEarly", False)),
+            window_start=_text(window.get("start")),
+            window_end=_text(window.get("end")),
+            state=dict(_mapping(event.get("state"))),
+            is_final=event.get("isFinalInvokeForWindow") is True,
+            terminated_early=event.get("isWindowTerminatedEarly") is True,
         )
+
+
+def _data(value: Any) -> bytes:
+    if not isinstance(value, str):
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        return b""
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -48,16 +48,28 @@ class S3Event:
             where = f"S3 event record {index}"
             s3 = _require(record, "s3", where)
             obj = _require(s3, "object", where)
+            key = _require(obj, "key", where)
+            if not isinstance(key, str):
+                raise InvalidInputError(f"{where}: object key must be a string")
+            size = obj.get("size", 0)
+            if isinstance(size, str) and size.isdigit():
+                size = int(size)
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise InvalidInputError(f"{where}: object size must be a whole number of bytes")
             parsed.append(
                 S3Object(
                     event_name=str(record.get("eventName", "")),
                     bucket=str(_require(_require(s3, "bucket", where), "name", where)),
-                    key=unquote_plus(str(_require(obj, "key", where))),
-                    size=int(obj.get("size", 0)),
-                    version_id=obj.get("versionId") or None,
-                    etag=obj.get("eTag") or None,
-                    sequencer=obj.get("sequencer") or None,
-                    event_time=record.get("eventTime"),
+                    key=unquote_plus(key),
+                    size=size,
+                    version_id=_text(obj.get("versionId")),
+                    etag=_text(obj.get("eTag")),
+                    sequencer=_text(obj.get("sequencer")),
+                    event_time=_text(record.get("eventTime")),
                 )
             )
         return cls(records=parsed)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

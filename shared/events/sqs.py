@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import InvalidInputError
-from shared.events._parse import _records, _require, _str_map
+from shared.events._parse import _mapping, _records, _require, _str_map
+from shared.events.payloads import loads
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ class SqsMessage:
 
     @property
     def receive_count(self) -> int:
-        return int(self.attributes.get("ApproximateReceiveCount", "1"))
+        count = self.attributes.get("ApproximateReceiveCount", "1")
+        return int(count) if count.isdigit() else 1
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class SqsEvent:
                     # Lambda shows SQS message attributes as {"stringValue": ..., "dataType"}.
                     message_attributes={
                         str(k): str(v.get("stringValue", ""))
-                        for k, v in (record.get("messageAttributes") or {}).items()
+                        for k, v in _mapping(record.get("messageAttributes")).items()
                         if isinstance(v, dict)
                     },
                     source_arn=str(record.get("eventSourceARN", "")),
@@ -72,30 +73,31 @@ class Notification:
         size = len(record.body.encode("utf-8"))
         if size > max_bytes:
             raise InvalidInputError(f"message is {size} bytes, over the {max_bytes} byte limit")
-        try:
-            envelope = json.loads(record.body)
-        except ValueError as exc:
-            raise InvalidInputError(f"message body is not JSON: {exc}") from exc
+        envelope = loads(record.body, "message body")
         if isinstance(envelope, dict) and envelope.get("Type") == "Notification":
             attributes = {
                 str(k): str(v.get("Value", ""))
-                for k, v in (envelope.get("MessageAttributes") or {}).items()
+                for k, v in _mapping(envelope.get("MessageAttributes")).items()
                 if isinstance(v, dict)
             }
+            message = _require(envelope, "Message", "SNS envelope")
+            if not isinstance(message, str):
+                raise InvalidInputError("SNS envelope: Message must be a string")
             return cls(
                 message_id=str(_require(envelope, "MessageId", "SNS envelope")),
-                message=str(_require(envelope, "Message", "SNS envelope")),
+                message=message,
                 attributes=attributes,
-                topic_arn=envelope.get("TopicArn"),
-                timestamp=envelope.get("Timestamp"),
+                topic_arn=_text(envelope.get("TopicArn")),
+                timestamp=_text(envelope.get("Timestamp")),
             )
         return cls(record.message_id, record.body, dict(record.message_attributes))
 
     def json(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.message)
-        except ValueError as exc:
-            raise InvalidInputError(f"SNS message is not JSON: {exc}") from exc
+        value = loads(self.message, "SNS message")
         if not isinstance(value, dict):
             raise InvalidInputError("SNS message must be a JSON object")
         return value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

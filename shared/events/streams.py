@@ -36,17 +36,28 @@ class DynamoDBStreamEvent:
             name = str(_require(record, "eventName", where))
             if name not in {"INSERT", "MODIFY", "REMOVE"}:
                 raise InvalidInputError(f"{where}: unknown eventName {name!r}")
+            keys = _require(body, "Keys", where)
+            if not isinstance(keys, dict):
+                raise InvalidInputError(f"{where}: Keys must be an object")
             created = body.get("ApproximateCreationDateTime")
             parsed.append(
                 StreamChange(
                     event_id=str(record.get("eventID", "")),
                     event_name=name,
                     sequence_number=str(_require(body, "SequenceNumber", where)),
-                    keys=dict(_require(body, "Keys", where)),
-                    new_image=body.get("NewImage"),
-                    old_image=body.get("OldImage"),
-                    approximate_creation_time=float(created) if created is not None else None,
+                    keys=dict(keys),
+                    new_image=_image(body.get("NewImage"), f"{where}: NewImage"),
+                    old_image=_image(body.get("OldImage"), f"{where}: OldImage"),
+                    approximate_creation_time=float(created)
+                    if isinstance(created, int | float) and not isinstance(created, bool)
+                    else None,
                     source_arn=str(record.get("eventSourceARN", "")),
                 )
             )
         return cls(records=parsed)
+
+
+def _image(value: Any, where: str) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise InvalidInputError(f"{where} must be an object")

@@ -16,6 +16,7 @@ import pytest
 
 from docflow.documents.model import Document, HistoryEntry, Status, incoming_key, now_iso
 from docflow.documents.store import DocumentStore
+from shared.batch import BatchFailedError
 from tests.conftest import Stack
 from tests.functional.conftest import LambdaContext
 from tests.support import load_template_fragment, table_definition
@@ -202,6 +203,7 @@ class Drained:
     invocations: int = 0
     acknowledged: int = 0
     returned: int = 0
+    invocation_errors: int = 0
 
 
 def drain(
@@ -216,7 +218,8 @@ def drain(
 
     Receive a batch, invoke the handler with the SQS event Lambda would build, delete the
     messages it did not report, and make the reported ones visible again at once (as the
-    visibility timeout would, without waiting for it). moto moves a message to the
+    visibility timeout would, without waiting for it). An invocation error (a batch in which
+    every record failed) returns every message, as Lambda does. moto moves a message to the
     dead-letter queue when it is received more often than the redrive policy allows.
     """
     sqs = events.client("sqs")
@@ -231,11 +234,15 @@ def drain(
         ).get("Messages", [])
         if not messages:
             return result
-        response = handler(
-            {"Records": [_sqs_record(m, target.arn) for m in messages]},
-            LambdaContext(f"docflow-test-{queue}"),
-        )
         result.invocations += 1
+        try:
+            response = handler(
+                {"Records": [_sqs_record(m, target.arn) for m in messages]},
+                LambdaContext(f"docflow-test-{queue}"),
+            )
+        except BatchFailedError:
+            result.invocation_errors += 1
+            response = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] in failed:
