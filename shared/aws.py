@@ -36,6 +36,22 @@ _THROTTLING = frozenset(
     }
 )
 
+_ACCESS_DENIED = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "KMS.AccessDeniedException",
+        "SignatureDoesNotMatch",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+    }
+)
+
 
 @functools.cache
 def client(service: str) -> Any:
@@ -98,15 +114,26 @@ def error_code(exc: BaseException) -> str | None:
 
 
 def translate(exc: BaseException, what: str) -> errors.DocflowError:
-    """Map a botocore failure while doing `what` onto the taxonomy (raise it `from exc`)."""
+    """Map a botocore failure while doing `what` onto the taxonomy (raise it `from exc`).
+
+    The message is read by people (an API caller, a document's reason): it says what failed
+    in words and never carries the AWS error code or an exception class name. Those stay on
+    the chained cause, which the handler boundary logs.
+    """
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import ReadTimeoutError
 
     code = error_code(exc)
     if code in _THROTTLING or isinstance(exc, BotoConnectionError | ReadTimeoutError):
-        return errors.TransientError(f"{what} failed temporarily ({code or type(exc).__name__})")
+        return errors.TransientError(f"{what} failed temporarily")
     if code in {"NoSuchKey", "404", "NotFound", "ResourceNotFoundException", "NoSuchBucket"}:
         return errors.NotFoundError(f"{what}: not found")
     if code == "ConditionalCheckFailedException":
         return errors.ConflictError(f"{what}: the item changed or already exists")
-    return errors.PermanentError(f"{what} failed ({code or type(exc).__name__})")
+    # Whatever is left is docflow's own fault (its role, its configuration, a request it
+    # should not have built): nothing the caller did, nothing a retry fixes.
+    if code in _ACCESS_DENIED:
+        return errors.SystemFaultError(f"{what} failed: permission denied")
+    if code is not None:
+        return errors.SystemFaultError(f"{what} failed: the service refused the request")
+    return errors.SystemFaultError(f"{what} failed unexpectedly")

@@ -18,6 +18,10 @@ class DocflowError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     retryable: ClassVar[bool] = False
+    # What an HTTP caller reads in place of `message`; None when `message` is written for the
+    # caller (the 4xx classes). A 5xx is the system's fault: its message names internals (a
+    # table, a secret, an AWS error code) that belong in the log, never in the answer.
+    public_message: ClassVar[str | None] = "Internal server error"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -25,6 +29,8 @@ class DocflowError(Exception):
         self.details = details
 
     def to_body(self) -> dict[str, Any]:
+        if self.public_message is not None:
+            return {"error": self.code, "message": self.public_message}
         body: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.details:
             body["details"] = self.details
@@ -36,6 +42,7 @@ class ClientError(DocflowError):
 
     status_code = 400
     code = "invalid_request"
+    public_message = None
 
 
 class InvalidInputError(ClientError):
@@ -85,6 +92,7 @@ class ConflictError(DocflowError):
 
     status_code = 409
     code = "conflict"
+    public_message = None
 
 
 class TransientError(DocflowError):
@@ -93,6 +101,7 @@ class TransientError(DocflowError):
     status_code = 503
     code = "service_unavailable"
     retryable = True
+    public_message = "A service docflow depends on is temporarily unavailable; retry shortly"
 
 
 class PermanentError(DocflowError):
@@ -100,6 +109,18 @@ class PermanentError(DocflowError):
 
     status_code = 422
     code = "unprocessable"
+    public_message = None
+
+
+class SystemFaultError(DocflowError):
+    """docflow itself is at fault: a missing permission, a misconfigured resource.
+
+    What `shared.aws.translate` makes of an AWS refusal no other class models. It is not
+    the caller's doing and does not pass by itself: retrying cannot help until an operator
+    fixes the system. The API answers 500 with the generic message (an incident, alarmed as
+    a 5xx), the log keeps the cause with its AWS error code, and a document it stops ends
+    `failed`, never `rejected`.
+    """
 
 
 ERROR_NAMES: frozenset[str] = frozenset(
@@ -117,6 +138,7 @@ ERROR_NAMES: frozenset[str] = frozenset(
         ConflictError,
         TransientError,
         PermanentError,
+        SystemFaultError,
     )
 )
 """Error names Step Functions Retry/Catch clauses may use (checked by a contract test)."""
@@ -127,7 +149,7 @@ def http_response(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, DocflowError):
         status, body = exc.status_code, exc.to_body()
     else:
-        status, body = 500, {"error": "internal_error", "message": "Internal server error"}
+        status, body = 500, {"error": "internal_error", "message": DocflowError.public_message}
     return json_response(status, body)
 
 

@@ -6,8 +6,10 @@
 - Logging (outermost): binds request id, function, cold start, correlation and trace ids for
   the invocation, logs one `invocation_finished` line with duration and outcome, clears.
 - Error boundary, per trigger (`shared.errors` holds the classes):
-  * `http`: docflow errors become their status and `{"error", "message"}` body; anything
-    else is logged with its traceback and answered with a generic 500.
+  * `http`: docflow errors become their status and `{"error", "message"}` body (a 5xx says
+    only what its class says publicly); anything else is logged with its traceback and
+    answered with a generic 500. The exception a docflow error was raised from (an AWS
+    error code, say) is logged as its `cause`, never answered.
   * `event` (S3, schedules, async invokes), `task` (Step Functions) and `batch`: errors are
     logged and re-raised, so the source retries, dead-letters or catches them. Step
     Functions sees the error class name as the error name.
@@ -31,17 +33,40 @@ Trigger = Literal["http", "event", "task", "batch"]
 Handler = Callable[[Any, Any], Any]
 
 log = shared_logging.get_logger("docflow.handler")
+_CAUSE_CHARS = 2000
+_CORRELATION_CHARS = 128
 
 
 def _correlation_id(trigger: Trigger, event: Any) -> str | None:
+    # Runs before the error boundary, on whatever arrived: it must not raise, whatever the
+    # event holds, and a caller's header must not make every log line long.
     if not isinstance(event, dict):
         return None
+    value: Any = None
     if trigger == "http":
-        headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-        request_context = event.get("requestContext") or {}
-        return headers.get("x-correlation-id") or request_context.get("requestId")
-    value = event.get("correlation_id") or event.get("document_id")
-    return str(value) if value is not None else None
+        headers = event.get("headers")
+        if isinstance(headers, dict):
+            value = next(
+                (v for k, v in headers.items() if str(k).lower() == "x-correlation-id"), None
+            )
+        request_context = event.get("requestContext")
+        if not value and isinstance(request_context, dict):
+            value = request_context.get("requestId")
+    else:
+        value = event.get("correlation_id") or event.get("document_id")
+    return str(value)[:_CORRELATION_CHARS] if isinstance(value, str | int) else None
+
+
+def _cause(exc: BaseException) -> dict[str, str]:
+    """The exception a docflow error was raised from, for the log only.
+
+    Messages are written for the people who read answers and reasons, so they leave out AWS
+    error codes and exception class names; the operator reading the log needs exactly those.
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return {}
+    return {"cause": type(cause).__name__, "cause_message": str(cause)[:_CAUSE_CHARS]}
 
 
 def lambda_handler(
@@ -67,7 +92,10 @@ def lambda_handler(
                     outcome = exc.code
                     level = "warning" if exc.status_code < 500 or exc.retryable else "error"
                     getattr(log, level)(
-                        "invocation_failed", error=type(exc).__name__, reason=exc.message
+                        "invocation_failed",
+                        error=type(exc).__name__,
+                        reason=exc.message,
+                        **_cause(exc),
                     )
                     if trigger == "http":
                         return errors.http_response(exc)
