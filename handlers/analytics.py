@@ -26,18 +26,20 @@ class AnalyticsSettings(Settings):
 
 
 settings = AnalyticsSettings.load()
+idempotency = Idempotency(settings.idempotency_table)
 analyzer = Analyzer(
     settings.namespace,
     settings.service,
     AlertPolicy(settings.error_rate_percent, settings.p99_latency_ms, settings.min_requests),
     AlarmTopic(settings.alert_topic_arn, settings.stage),
     settings.max_routes,
-    once=Idempotency(settings.idempotency_table).run_once,
+    once=idempotency.run_once,
 )
 
 
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     window = KinesisWindowEvent.from_event(event)
     state, response = analyzer.fold(window)
     if window.is_final and not response["batchItemFailures"]:

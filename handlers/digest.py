@@ -32,6 +32,7 @@ idempotency = Idempotency(settings.idempotency_table)
 
 @lambda_handler(trigger="event", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     scheduled = ScheduledEvent.from_event(event)
     now = datetime.fromisoformat(scheduled.time.replace("Z", "+00:00"))
     digest = build_digest(index, settings.stage, settings.lookback_hours, now)

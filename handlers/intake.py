@@ -37,6 +37,7 @@ policy = IntakePolicy(
 
 @lambda_handler(trigger="event", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     records = S3Event.from_event(event).records
     # The signature list lives in the documents bucket, which every record names.
     signature_list = (

@@ -22,17 +22,15 @@ class NotifySettings(Settings):
     idempotency_table: str = env("IDEMPOTENCY_TABLE")
     sender: str = env("NOTIFY_SENDER")
     address_template: str = env("NOTIFY_ADDRESS_TEMPLATE")
-    # Shorter than the queue's visibility timeout: a claim left by a crashed invocation has
-    # expired by the time SQS delivers that message again.
-    lease_seconds: int = env("IDEMPOTENCY_LEASE_SECONDS", 120)
     max_message_bytes: int = env("MAX_MESSAGE_BYTES", 65536)
 
 
 settings = NotifySettings.load()
+idempotency = Idempotency(settings.idempotency_table)
 notifier = Notifier(
     DocumentStore(settings.documents_table),
     SesMailer(settings.sender),
-    Idempotency(settings.idempotency_table, lease_seconds=settings.lease_seconds),
+    idempotency,
     NotifyPolicy(settings.address_template, settings.stage),
 )
 
@@ -44,4 +42,5 @@ def _notify(record: SqsMessage) -> None:
 
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     return process_batch(SqsEvent.from_event(event).records, _notify, lambda r: r.message_id)
