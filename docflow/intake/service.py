@@ -26,6 +26,11 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
+def late_key(document_id: str, version: str, filename: str) -> str:
+    """Where a version uploaded after its document was received is kept, one key each."""
+    return f"{QUARANTINE_PREFIX}{document_id}/late/{version}/{filename}"
+
+
 @dataclass(frozen=True)
 class IntakePolicy:
     max_bytes: int
@@ -59,9 +64,11 @@ class Intake:
     def receive(self, obj: S3Object) -> IntakeResult:
         parsed = parse_incoming_key(obj.key)
         document = self.store.get(parsed[0]) if parsed else None
-        if document is None:
+        if document is None or parsed is None:
             try:
-                self._quarantine(obj, f"{QUARANTINE_PREFIX}unregistered/{obj.key}")
+                # Per version: a second stray upload to the same key must not overwrite the
+                # first one's copy (an overwritten version is noncurrent, and expires).
+                self._quarantine(obj, f"{QUARANTINE_PREFIX}unregistered/{obj.version}/{obj.key}")
             except ObjectGoneError:
                 return self._result(obj, None, "gone", "no document, and the object is deleted")
             return self._result(obj, None, "unregistered", "no document was created for this key")
@@ -69,8 +76,13 @@ class Intake:
             if document.object_version == obj.version:
                 # This very version was already taken in: a redelivery, nothing to do.
                 return self._result(obj, document, "duplicate", f"already {document.status}")
-            # A new version of an already received document: keep it, but out of the way.
-            self._quarantine(obj, f"{QUARANTINE_PREFIX}{document.document_id}/late/{obj.key}")
+            # A new version of an already received document: kept beside the original, one
+            # key per version so a later re-upload never overwrites an earlier one.
+            try:
+                self._quarantine(obj, late_key(document.document_id, obj.version, parsed[1]))
+            except ObjectGoneError:
+                # Already moved (a retry after a move whose status change failed) or deleted.
+                return self._result(obj, document, "gone", "the late version is no longer there")
             return self._result(obj, document, "ignored", f"document is already {document.status}")
         try:
             return self._check(obj, document)

@@ -56,12 +56,22 @@ class S3Objects:
             body.close()
 
     def move(self, bucket: str, key: str, version_id: str | None, destination: str) -> None:
-        """Copy the object version to `destination` and delete it from its source key."""
+        """Copy the object version to `destination`, then delete that version at `key`.
+
+        The delete names the version it copied. A delete without one would lay a delete
+        marker over the key in the versioned bucket: it hides whatever version is current
+        (an accepted original, a newer upload) and turns it noncurrent, which the lifecycle
+        rule then expires. Deleting only the copied version leaves every other version as
+        it was, and the version before it current again.
+        """
         source: dict[str, str] = {"Bucket": bucket, "Key": key, **self._version(version_id)}
         client = self._client_factory()
         try:
-            client.copy_object(Bucket=bucket, Key=destination, CopySource=source)
-            client.delete_object(Bucket=bucket, Key=key)
+            copied = client.copy_object(Bucket=bucket, Key=destination, CopySource=source)
+            # An event without a version id (a replay): S3 names the version it copied.
+            copied_version = version_id or copied.get("CopySourceVersionId")
+            # No version at all only in an unversioned bucket, where a delete is a delete.
+            client.delete_object(Bucket=bucket, Key=key, **self._version(copied_version))
         except Exception as exc:
             if aws.error_code(exc) in {"NoSuchKey", "NoSuchVersion", "404"}:
                 raise ObjectGoneError(f"s3://{bucket}/{key} no longer exists") from exc

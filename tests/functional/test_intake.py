@@ -177,9 +177,12 @@ def test_a_duplicate_delivery_changes_nothing(uploads: Uploads) -> None:
 
 def test_an_object_without_a_document_is_quarantined_not_lost(uploads: Uploads) -> None:
     s3_event = uploads.put("incoming/stray-upload.csv", CSV)
+    version = s3_event["Records"][0]["s3"]["object"]["versionId"]
     result = uploads.run(s3_event)
     assert result["results"][0]["status"] == "unregistered"
-    assert uploads.keys("quarantine/") == ["quarantine/unregistered/incoming/stray-upload.csv"]
+    assert uploads.keys("quarantine/") == [
+        f"quarantine/unregistered/{version}/incoming/stray-upload.csv"
+    ]
 
 
 def test_an_event_for_a_vanished_stray_object_ends_cleanly(uploads: Uploads, stack: Stack) -> None:
@@ -212,9 +215,14 @@ def test_processing_starts_once_per_object_version(
     uploads = Uploads(api, stack)
     document_id, s3_event = uploads.upload("run.png", "image/png", PNG)
     uploads.run(s3_event)
-    uploads.intake.idempotency.release(  # even if the idempotency record were lost...
-        f"intake#{stack.bucket}/incoming/{document_id}/run.png#"
-        + s3_event["Records"][0]["s3"]["object"]["versionId"]
+    stack.client("dynamodb").delete_item(  # even if the idempotency record were lost...
+        TableName=stack.idempotency_table,
+        Key={
+            "idempotency_key": {
+                "S": f"intake#{stack.bucket}/incoming/{document_id}/run.png#"
+                + s3_event["Records"][0]["s3"]["object"]["versionId"]
+            }
+        },
     )
     uploads.run(s3_event)  # ...the conditional status change and the execution name hold
     executions = sfn.list_executions(stateMachineArn=machine)["executions"]
@@ -256,3 +264,114 @@ def test_intake_accepts_that_the_workflow_moved_the_document_first(
     assert result["results"][0]["status"] == "processing"
     history = uploads.document(document_id)["history"]
     assert [(h["status"], h["actor"]) for h in history][-1] == ("processing", "process-extract")
+
+
+def versions(stack: Stack, prefix: str) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """([(key, version id, is latest)], [keys with a delete marker]) under `prefix`."""
+    listing = stack.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=prefix)
+    return (
+        sorted((v["Key"], v["VersionId"], v["IsLatest"]) for v in listing.get("Versions", [])),
+        sorted(m["Key"] for m in listing.get("DeleteMarkers", [])),
+    )
+
+
+def body(stack: Stack, key: str, version_id: str | None = None) -> bytes:
+    extra = {"VersionId": version_id} if version_id else {}
+    response = stack.client("s3").get_object(Bucket=stack.bucket, Key=key, **extra)
+    return bytes(response["Body"].read())
+
+
+@pytest.mark.parametrize("event_names_the_version", [True, False])
+def test_a_late_reupload_is_kept_beside_the_accepted_original(
+    uploads: Uploads, stack: Stack, event_names_the_version: bool
+) -> None:
+    document_id, s3_event = uploads.upload("scan.png", "image/png", PNG)
+    key = f"incoming/{document_id}/scan.png"
+    original = s3_event["Records"][0]["s3"]["object"]["versionId"]
+    assert uploads.run(s3_event)["results"][0]["status"] == "accepted"
+
+    late_uploads = [PNG + b"second", PNG + b"third"]
+    late_versions = []
+    for content in late_uploads:
+        late_event = uploads.put(key, content)
+        late_versions.append(late_event["Records"][0]["s3"]["object"]["versionId"])
+        if not event_names_the_version:  # a replayed event: S3 names the copied version
+            del late_event["Records"][0]["s3"]["object"]["versionId"]
+        late_event["Records"][0]["s3"]["object"]["sequencer"] = late_versions[-1]
+        assert uploads.run(late_event)["results"][0]["status"] == "ignored"
+
+    # The accepted original is the only version at its key, current, under no delete marker.
+    assert versions(stack, "incoming/") == ([(key, original, True)], [])
+    assert body(stack, key) == PNG
+    # Each late upload has a key of its own beside it, with its bytes.
+    late_keys = [f"quarantine/{document_id}/late/{v}/scan.png" for v in late_versions]
+    listed, markers = versions(stack, "quarantine/")
+    assert ([k for k, _, latest in listed if latest], markers) == (sorted(late_keys), [])
+    assert [body(stack, k) for k in late_keys] == late_uploads
+    assert uploads.document(document_id)["status"] == "accepted"
+
+
+def test_a_quarantining_move_deletes_the_version_it_copied_and_lays_no_delete_marker(
+    uploads: Uploads, stack: Stack
+) -> None:
+    document_id, s3_event = uploads.upload("clean.csv", "text/csv", EICAR)
+    version = s3_event["Records"][0]["s3"]["object"]["versionId"]
+    uploads.run(s3_event)
+    assert versions(stack, "incoming/") == ([], [])
+    (moved,), markers = versions(stack, "quarantine/")
+    assert (moved[0], moved[2], markers) == (f"quarantine/{document_id}/clean.csv", True, [])
+    assert body(stack, moved[0]) == EICAR
+    assert version != moved[1]  # a copy: a version of its own at the destination
+
+
+def test_a_delivery_finding_the_claim_in_progress_fails_for_the_async_retry(
+    uploads: Uploads, stack: Stack
+) -> None:
+    from shared.idempotency import ClaimInProgressError, Idempotency
+
+    document_id, s3_event = uploads.upload("busy.png", "image/png", PNG)
+    record = s3_event["Records"][0]["s3"]["object"]
+    delivery = f"intake#{stack.bucket}/incoming/{document_id}/busy.png#{record['versionId']}"
+    running = Idempotency(stack.idempotency_table)
+    running.register_lambda_context(LambdaContext("docflow-test-intake"))
+    assert running.claim(delivery) is not None  # another invocation is on it (or died)
+
+    # Not answered "duplicate": a function error, so Lambda retries the event and, when its
+    # retries run out, sends it to the on-failure destination (the intake dead-letter queue).
+    with pytest.raises(ClaimInProgressError):
+        uploads.run(s3_event)
+    assert uploads.document(document_id)["status"] == "awaiting_upload"
+
+
+def test_the_retries_after_a_timed_out_intake_wait_for_its_deadline_then_process_the_object(
+    uploads: Uploads, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.idempotency import ClaimInProgressError, Idempotency
+
+    now = [1_800_000_000.0]
+    intake = uploads.intake
+    monkeypatch.setattr(
+        intake, "idempotency", Idempotency(stack.idempotency_table, clock=lambda: now[0])
+    )
+    document_id, s3_event = uploads.upload("slow.png", "image/png", PNG)
+    real_receive, real_release = intake.Intake.receive, Idempotency.release
+
+    def killed_by_its_timeout(self: Any, obj: Any) -> Any:
+        raise SystemExit("Task timed out after 10.00 seconds")
+
+    # The runtime is stopped at the timeout: nothing after the kill runs, not even a release.
+    monkeypatch.setattr(intake.Intake, "receive", killed_by_its_timeout)
+    monkeypatch.setattr(Idempotency, "release", lambda self, key, token: False)
+    with pytest.raises(SystemExit):
+        uploads.run(s3_event)  # LambdaContext: 10 s remaining
+    monkeypatch.setattr(intake.Intake, "receive", real_receive)
+    monkeypatch.setattr(Idempotency, "release", real_release)
+
+    now[0] += 5  # a retry inside the dead invocation's deadline is an error again, not done
+    with pytest.raises(ClaimInProgressError):
+        uploads.run(s3_event)
+    assert uploads.document(document_id)["status"] == "awaiting_upload"
+
+    now[0] += 61  # Lambda's next retry, after the deadline: the event is processed
+    assert uploads.run(s3_event)["results"][0]["status"] == "accepted"
+    assert uploads.document(document_id)["status"] == "accepted"
