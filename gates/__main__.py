@@ -3,8 +3,9 @@
 python -m gates config [STAGE ...]      validate config/<stage>.yml against config/schema.json
 python -m gates diff A B                print the configuration differences of two stages
 python -m gates template STAGE DIR      run the template gates on a compiled template
-python -m gates all [--stages ...]      config, package every stage, every gate, the
-                                        workflow linters (what `make gates` runs)
+python -m gates all [--stages ...]      config, package every stage, every gate (cfn-lint
+                                        with the serverless rules too), the workflow
+                                        linters (what `make gates` runs)
 python -m gates cost DOCUMENTS          monthly cost estimate for a document volume
 """
 
@@ -68,6 +69,9 @@ def _all(stages: list[str], out_root: Path | None) -> bool:
             compiled_path = out / template.TEMPLATE_NAME
             ok &= _report(f"template gates ({stage})", template_findings(stage, template.load(out)))
             ok &= _tool(f"cfn-lint ({stage})", tools.cfn_lint(compiled_path))
+            ok &= _tool(
+                f"cfn-lint serverless rules ({stage})", tools.cfn_lint_serverless(compiled_path)
+            )
             ok &= _tool(f"checkov ({stage})", tools.checkov(compiled_path))
     ok &= _tool("actionlint", tools.actionlint())
     ok &= _tool("zizmor --offline", tools.zizmor())

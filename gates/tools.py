@@ -1,10 +1,12 @@
-"""The external validators the gates run: sls package, cfn-lint, checkov, actionlint, zizmor.
+"""The external validators the gates run: sls package, cfn-lint (AWS's rules, then the
+serverless rules of cfn-lint-serverless), checkov, actionlint, zizmor.
 
 Each returns (ok, output) so `python -m gates all` and the tests share one way to call them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_SKIPS = ROOT / "gates" / "checkov-skips.yml"
+SERVERLESS_RULES = "cfn_lint_serverless.rules"
+SERVERLESS_SKIPS = ROOT / "gates" / "cfn-lint-serverless-skips.yml"
+CFNLINTRC = ROOT / ".cfnlintrc.yaml"
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 
@@ -70,6 +75,37 @@ def package(stage: str, out: Path) -> tuple[bool, str]:
 def cfn_lint(template: Path) -> tuple[bool, str]:
     """cfn-lint with the repository's .cfnlintrc.yaml; warnings fail too."""
     return _run([str(VENV_BIN / "cfn-lint"), "--", str(template)])
+
+
+def serverless_skips() -> dict[str, str]:
+    skips: dict[str, str] = yaml.safe_load(SERVERLESS_SKIPS.read_text()) or {}
+    return skips
+
+
+def cfn_lint_serverless(template: Path) -> tuple[bool, str]:
+    """cfn-lint with cfn-lint-serverless's rules appended, the reasoned skips ignored.
+
+    `--ignore-checks` replaces the ignores of .cfnlintrc.yaml, so those are passed again."""
+    if importlib.util.find_spec("cfn_lint_serverless") is None:
+        raise MissingToolError(
+            "cfn-lint-serverless missing: run `make venv` (requirements-dev.txt pins it)"
+        )
+    return _run(
+        [
+            str(VENV_BIN / "cfn-lint"),
+            "--append-rules",
+            SERVERLESS_RULES,
+            "--ignore-checks",
+            *sorted({*serverless_skips(), *_cfnlintrc_ignores()}),
+            "--",
+            str(template),
+        ]
+    )
+
+
+def _cfnlintrc_ignores() -> list[str]:
+    settings = yaml.safe_load(CFNLINTRC.read_text()) or {}
+    return [str(check) for check in settings.get("ignore_checks", [])]
 
 
 def checkov_skips() -> dict[str, str]:

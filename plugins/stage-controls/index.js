@@ -6,9 +6,12 @@
 //   so `sls package` and `sls deploy` stop before any work on a bad config);
 // - reserved concurrency: `reservedConcurrency.<function>` applies to that function
 //   (null: no reservation), so functions added anywhere in serverless.yml are covered;
-// - after the custom resources are merged into the compiled template: alarms for every
+// - after the custom resources are merged into the compiled template: every scheduled rule's
+//   Lambda target a dead-letter queue (the function's on-failure queue) and the queue policy
+//   letting those rules send to it (lib/schedules.js); alarms for every
 //   function, dead-letter queue, state machine, Kinesis stream and HTTP API, the alarm
-//   topic's e-mail subscriptions, the dashboard (lib/monitoring.js), and deletion
+//   topic's e-mail subscriptions (with a dead-letter queue of their own), the dashboard
+//   (lib/monitoring.js), and deletion
 //   protection on retained DynamoDB tables when `deletionProtection` is true;
 // - after serverless-iam-roles-per-function (before:package:finalize) has given each function
 //   its own role: the unused shared role removed and the stream-listing actions that plugin
@@ -18,6 +21,7 @@
 const { loadSchema, validateStageConfig } = require('./lib/config');
 const { monitoringResources, protectRetainedTables, TOPIC_ID } = require('./lib/monitoring');
 const { removeUnusedSharedRole, dropArnScopedListActions, SHARED_ROLE_ID } = require('./lib/roles');
+const { scheduleDeadLetters } = require('./lib/schedules');
 
 class StageControls {
   constructor(serverless, options, utils) {
@@ -28,6 +32,7 @@ class StageControls {
       initialize: () => this.validateAndApply(),
       'after:aws:package:finalize:mergeCustomProviderResources': () => {
         this.cleanRoles();
+        this.addScheduleDeadLetters();
         this.addMonitoring();
       },
     };
@@ -70,6 +75,26 @@ class StageControls {
       `stage-controls: shared role ${SHARED_ROLE_ID} ${shared}; ` +
         `${dropped} ARN-scoped ListStreams grant(s) dropped`
     );
+  }
+
+  addScheduleDeadLetters() {
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    let policies;
+    try {
+      policies = scheduleDeadLetters(template.Resources);
+    } catch (error) {
+      throw new this.serverless.classes.Error(`stage-controls: ${error.message}`, 'DOCFLOW_SCHEDULE_DLQ');
+    }
+    for (const id of Object.keys(policies)) {
+      if (template.Resources[id]) {
+        throw new this.serverless.classes.Error(
+          `stage-controls: generated resource ${id} clashes with one already in the template`,
+          'DOCFLOW_SCHEDULE_DLQ'
+        );
+      }
+    }
+    Object.assign(template.Resources, policies);
+    this.log.info(`stage-controls: dead-letter queue policies for scheduled rules: ${Object.keys(policies).join(', ') || 'none'}`);
   }
 
   addMonitoring() {

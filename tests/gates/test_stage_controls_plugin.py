@@ -105,6 +105,8 @@ def test_generated_alarms_cover_every_resource_kind_the_gate_requires() -> None:
         "LogStreamIteratorAgeAlarm",
         "NotifyDeadDepthAlarm",
         "StreamFailuresDepthAlarm",
+        # the dead-letter queue of the alarm topic's e-mail subscriptions, generated with them
+        "AlarmTopicDeadLetterQueueDepthAlarm",
         "HttpApi5xxRateAlarm",
     }
     duration = resources["ProcessLambdaFunctionDurationAlarm"]["Properties"]

@@ -8,6 +8,9 @@
 const crypto = require('node:crypto');
 
 const TOPIC_ID = 'AlarmTopic';
+// What the alarm topic could not deliver to its e-mail subscribers is kept here (an alarm on
+// its depth, like every dead-letter queue's, shows on the dashboard and the console).
+const TOPIC_DLQ_ID = 'AlarmTopicDeadLetterQueue';
 
 function textOf(value) {
   if (typeof value === 'string') return value;
@@ -197,17 +200,59 @@ function api5xxAlarm(ctx, id) {
   ];
 }
 
-function subscriptions(emails) {
-  return emails.map((email) => {
-    const digest = crypto.createHash('sha256').update(email).digest('hex').slice(0, 10);
-    return [
-      `AlarmTopicSubscription${digest}`,
+function subscriptions(ctx, emails) {
+  if (!emails.length) return [];
+  const dlqArn = { 'Fn::GetAtt': [TOPIC_DLQ_ID, 'Arn'] };
+  return [
+    ...emails.map((email) => {
+      const digest = crypto.createHash('sha256').update(email).digest('hex').slice(0, 10);
+      return [
+        `AlarmTopicSubscription${digest}`,
+        {
+          Type: 'AWS::SNS::Subscription',
+          Properties: {
+            TopicArn: { Ref: TOPIC_ID },
+            Protocol: 'email',
+            Endpoint: email,
+            RedrivePolicy: { deadLetterTargetArn: dlqArn },
+          },
+        },
+      ];
+    }),
+    [
+      TOPIC_DLQ_ID,
       {
-        Type: 'AWS::SNS::Subscription',
-        Properties: { TopicArn: { Ref: TOPIC_ID }, Protocol: 'email', Endpoint: email },
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          QueueName: `${ctx.prefix}-alarm-delivery-dlq`,
+          MessageRetentionPeriod: 1209600,
+          SqsManagedSseEnabled: true,
+        },
       },
-    ];
-  });
+    ],
+    [
+      `${TOPIC_DLQ_ID}Policy`,
+      {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: TOPIC_DLQ_ID }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'AlarmTopicDeadLetters',
+                Effect: 'Allow',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: dlqArn,
+                Condition: { ArnEquals: { 'aws:SourceArn': { Ref: TOPIC_ID } } },
+              },
+            ],
+          },
+        },
+      },
+    ],
+  ];
 }
 
 function dashboard(ctx, resources) {
@@ -281,18 +326,21 @@ function protectRetainedTables(resources, enabled) {
 
 function monitoringResources({ resources, service, stage, monitoring }) {
   const ctx = { prefix: `${service}-${stage}`, monitoring };
+  const subscribed = subscriptions(ctx, monitoring.alarmEmails);
+  // The alarm topic's own dead-letter queue is alarmed and charted like every other one.
+  const all = { ...resources, ...Object.fromEntries(subscribed) };
   const entries = [
-    ...subscriptions(monitoring.alarmEmails),
+    ...subscribed,
     ...byType(resources, 'AWS::Lambda::Function').flatMap(([id, fn]) => functionAlarms(ctx, id, fn)),
-    ...deadLetterQueueIds(resources).map((id) => queueAlarm(ctx, id, resources[id])),
+    ...deadLetterQueueIds(all).map((id) => queueAlarm(ctx, id, all[id])),
     ...byType(resources, 'AWS::StepFunctions::StateMachine').flatMap(([id]) => stateMachineAlarms(ctx, id)),
     ...byType(resources, 'AWS::Kinesis::Stream').map(([id]) => streamAlarm(ctx, id)),
     ...byType(resources, 'AWS::ApiGatewayV2::Api')
       .filter(([, api]) => (api.Properties || {}).ProtocolType === 'HTTP')
       .map(([id]) => api5xxAlarm(ctx, id)),
-    dashboard(ctx, resources),
+    dashboard(ctx, all),
   ];
   return Object.fromEntries(entries);
 }
 
-module.exports = { monitoringResources, protectRetainedTables, deadLetterQueueIds, TOPIC_ID };
+module.exports = { monitoringResources, protectRetainedTables, deadLetterQueueIds, TOPIC_ID, TOPIC_DLQ_ID };
