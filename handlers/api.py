@@ -53,7 +53,13 @@ ROUTES: dict[str, Route] = {
     "POST /documents/{id}/decision": lambda who, req: (
         200,
         approval.decide(
-            who, req.path_parameters.get("id", ""), req.json(), store, approvals, tasks, ACTOR
+            who,
+            service.parse_document_id(req.path_parameters.get("id", "")),
+            req.json(),
+            store,
+            approvals,
+            tasks,
+            ACTOR,
         ),
     ),
 }

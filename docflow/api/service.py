@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ from docflow.documents.model import (
     HistoryEntry,
     Status,
     incoming_key,
+    is_document_id,
     new_document_id,
     now_iso,
 )
@@ -19,6 +21,7 @@ from shared import errors
 
 MAX_FILENAME_LENGTH = 200
 MAX_PAGE_SIZE = 100
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,26 @@ class Presigner(Protocol):
     ) -> dict[str, Any]: ...
 
 
+def _shown(value: Any) -> str:
+    """A caller's value quoted in a message, short whatever they sent."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _filename_problem(filename: str) -> str | None:
+    if not filename.strip() or filename in {".", ".."}:
+        return "filename must name a file (not empty, '.' or '..')"
+    if "/" in filename or "\\" in filename or len(filename) > MAX_FILENAME_LENGTH:
+        return (
+            f"filename must not contain '/' or '\\' and be at most {MAX_FILENAME_LENGTH} characters"
+        )
+    # Control characters and line or paragraph separators break keys, headers and logs;
+    # surrogates are not characters at all (no store accepts them).
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in filename):
+        return "filename must not contain control characters, separators or surrogates"
+    return None
+
+
 def _validate_new_document(body: dict[str, Any], policy: UploadPolicy) -> tuple[str, str, int]:
     filename, content_type, size = body.get("filename"), body.get("content_type"), body.get("size")
     missing = [
@@ -43,24 +66,21 @@ def _validate_new_document(body: dict[str, Any], policy: UploadPolicy) -> tuple[
     ]
     if missing:
         raise errors.InvalidInputError(f"missing required field(s): {', '.join(missing)}")
-    if not isinstance(filename, str) or not filename.strip():
+    if not isinstance(filename, str):
         raise errors.InvalidInputError("filename must be a non-empty string")
-    if "/" in filename or "\\" in filename or len(filename) > MAX_FILENAME_LENGTH:
-        raise errors.InvalidInputError(
-            f"filename must not contain '/' or '\\' and be at most {MAX_FILENAME_LENGTH} characters"
-        )
-    if any(ord(ch) < 32 for ch in filename):
-        raise errors.InvalidInputError("filename must not contain control characters")
+    problem = _filename_problem(filename)
+    if problem:
+        raise errors.InvalidInputError(problem)
     if not isinstance(content_type, str) or content_type not in policy.allowed_types:
         allowed = ", ".join(sorted(policy.allowed_types))
         raise errors.UnsupportedMediaTypeError(
-            f"content_type {content_type!r} is not accepted; use one of: {allowed}"
+            f"content_type {_shown(content_type)} is not accepted; use one of: {allowed}"
         )
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
         raise errors.InvalidInputError("size must be a positive integer number of bytes")
     if size > policy.max_bytes:
         raise errors.PayloadTooLargeError(
-            f"size {size} exceeds the limit of {policy.max_bytes} bytes"
+            f"size {_shown(size)} exceeds the limit of {policy.max_bytes} bytes"
         )
     return filename, content_type, size
 
@@ -97,8 +117,21 @@ def create_document(
     return {**document.public_view(), "upload": {**upload, "expires_in": policy.url_ttl_seconds}}
 
 
+def parse_document_id(value: str) -> str:
+    """A document id from a path, or the 404 a missing document gets.
+
+    A value that cannot be an id (too long, odd characters) never reaches the table, which
+    would refuse it with an error of its own.
+    """
+    if not is_document_id(value):
+        raise errors.NotFoundError(
+            "document not found: document ids are doc_ followed by 32 hexadecimal digits"
+        )
+    return value
+
+
 def get_document(principal: Principal, document_id: str, store: DocumentStore) -> dict[str, Any]:
-    return store.get_owned(document_id, principal.owner).public_view()
+    return store.get_owned(parse_document_id(document_id), principal.owner).public_view()
 
 
 def list_documents(
@@ -111,7 +144,7 @@ def list_documents(
         except ValueError as exc:
             allowed = ", ".join(s.value for s in Status)
             raise errors.InvalidInputError(
-                f"unknown status {query['status']!r}; use one of: {allowed}"
+                f"unknown status {_shown(query['status'])}; use one of: {allowed}"
             ) from exc
     try:
         limit = int(query.get("limit", "25"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -154,7 +155,7 @@ class DocumentStore:
             "ScanIndexForward": False,
         }
         if cursor:
-            request["ExclusiveStartKey"] = _decode_cursor(cursor, owner)
+            request["ExclusiveStartKey"] = _decode_cursor(cursor, owner, status)
         try:
             response = self._client_factory().query(**request)
         except Exception as exc:
@@ -215,12 +216,57 @@ def _encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
 
 
-def _decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
+# A cursor is the index position DynamoDB handed back (LastEvaluatedKey): the three key
+# attributes of `by_owner`, all strings, the sort key as `_status_key` builds it. Anything
+# else in a `next` parameter was not made here; a real cursor is about 200 characters.
+MAX_CURSOR_CHARS = 1024
+_CURSOR_ATTRIBUTES = frozenset({"document_id", "owner", "status_created"})
+_STATUSES = frozenset(str(status) for status in Status)
+_STATUS_KEY = re.compile(
+    r"(?P<status>[a-z_]{1,32})#[0-9A-Za-z:.+\-]{1,40}#(?P<id>doc_[0-9a-f]{32})"
+)
+
+
+def _decode_cursor(cursor: str, owner: str, status: Status | None) -> dict[str, Any]:
+    """The start key a `next` cursor stands for, validated as a whole, or a 400.
+
+    The key is only a position: the query stays bound to `owner` by its key condition. What
+    is checked is that the position is one this very listing could have produced (the
+    caller's own, on the status filtered on), so DynamoDB never sees a start key it would
+    refuse, and no part of a forged one reaches it.
+    """
+    key = _cursor_key(cursor) if len(cursor) <= MAX_CURSOR_CHARS else None
+    if key is None or key["owner"] != owner:
+        raise errors.InvalidInputError(
+            "the 'next' cursor is malformed or not yours; pass the 'next' value of your "
+            "previous page unchanged, or leave it out to start from the first page"
+        )
+    if status is not None and not key["status_created"].startswith(f"{status}#"):
+        raise errors.InvalidInputError(
+            f"the 'next' cursor belongs to a listing of another status than {status}; "
+            "keep the query of the page it came from, or leave it out"
+        )
+    return {name: {"S": value} for name, value in key.items()}
+
+
+def _cursor_key(cursor: str) -> dict[str, str] | None:
+    """The cursor's attributes as plain strings, or None unless it is exactly one we make."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = isinstance(key, dict) and key.get("owner", {}).get("S") == owner
-    except ValueError:
-        valid = False
-    if not valid:
-        raise errors.InvalidInputError("the 'next' cursor is malformed or not yours")
-    return dict(key)
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(decoded, dict) or set(decoded) != _CURSOR_ATTRIBUTES:
+        return None
+    key: dict[str, str] = {}
+    for name, attr in decoded.items():
+        if not isinstance(attr, dict) or set(attr) != {"S"} or not isinstance(attr["S"], str):
+            return None
+        key[name] = attr["S"]
+    sort_key = _STATUS_KEY.fullmatch(key["status_created"])
+    if (
+        sort_key is None
+        or sort_key["status"] not in _STATUSES
+        or sort_key["id"] != key["document_id"]
+    ):
+        return None
+    return key

@@ -43,15 +43,17 @@ class Decision:
 
 
 def parse_decision(body: dict[str, Any]) -> Decision:
+    """The decision a JSON body states, or a 400 saying what to send; any value is typed."""
     raw = body.get("decision")
-    if raw not in DECISIONS:
+    # A string first: a list or an object is unhashable, and `in` on a dict would raise.
+    if not isinstance(raw, str) or raw not in DECISIONS:
         raise errors.InvalidInputError('decision must be "approve" or "reject"')
     comment = body.get("comment")
     if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
         raise errors.InvalidInputError(
             f"comment must be a string of at most {MAX_COMMENT_LENGTH} characters"
         )
-    return Decision(DECISIONS[str(raw)], comment.strip() if comment else None)
+    return Decision(DECISIONS[raw], (comment.strip() or None) if comment else None)
 
 
 def decide(

@@ -1,15 +1,40 @@
 from __future__ import annotations
 
+import base64
+import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 import requests
+from botocore.stub import Stubber
 
+from docflow.documents.store import DocumentStore
 from tests.conftest import Stack
+from tests.functional.conftest import LambdaContext
+from tests.support import event, fresh_import
 
 Api = Callable[..., tuple[int, Any]]
+ApiEvent = Callable[..., tuple[int, str, Any]]
 CSV = {"filename": "march 2026+q1.csv", "content_type": "text/csv", "size": 42}
+
+
+@pytest.fixture
+def api_event(stack: Stack) -> ApiEvent:
+    """Calls the api handler with a create-document event whose fields the test replaces."""
+    module = fresh_import("handlers.api")
+
+    def call(**fields: Any) -> tuple[int, str, Any]:
+        payload = event("http_create_document")
+        payload["headers"] = {**payload["headers"], "x-api-key": stack.keys["alice"]}
+        payload.update(fields)
+        response = module.handler(payload, LambdaContext("docflow-test-api"))
+        body = json.loads(response["body"])
+        return response["statusCode"], body.get("error", ""), body
+
+    return call
 
 
 def test_create_returns_the_record_and_an_upload_bound_to_type_and_size(api: Api) -> None:
@@ -132,3 +157,164 @@ def test_the_presigned_post_uploads_to_the_incoming_key(api: Api, stack: Stack) 
     assert response.status_code in {200, 204}
     got = stack.client("s3").get_object(Bucket=stack.bucket, Key=upload["fields"]["key"])
     assert got["Body"].read() == content
+
+
+def _cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+DEEP = '{"filename":' + "[" * 50_000 + "]" * 50_000 + "}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"raw_body": '{"a":' + "[" * 20_000 + "]" * 20_000 + "}"}, 400, "invalid_input"),
+        ({"raw_body": "[" * 60_000}, 400, "invalid_input"),
+        ({"raw_body": DEEP}, 413, "payload_too_large"),
+        ({"raw_body": json.dumps({**CSV, "pad": "x" * 70_000})}, 413, "payload_too_large"),
+        ({"raw_body": '{"filename": "a.csv", "content_type": "text/csv", "size": NaN}'}, 400, ""),
+        ({"raw_body": '{"filename": "a.csv", "content_type": "text/csv", "size": 1e999}'}, 400, ""),
+        (
+            {"raw_body": '{"filename": "\\ud800.csv", "content_type": "text/csv", "size": 4}'},
+            400,
+            "",
+        ),
+        ({"body": {**CSV, "filename": "a\u2028b.csv"}}, 400, "invalid_input"),
+        ({"body": {**CSV, "filename": ".."}}, 400, "invalid_input"),
+        ({"body": {**CSV, "content_type": ["text/csv"]}}, 415, "unsupported_media_type"),
+        ({"body": {**CSV, "size": 10**400}}, 400, "invalid_input"),
+    ],
+)
+def test_hostile_create_bodies_get_a_4xx_and_record_nothing(
+    api: Api, stack: Stack, kwargs: dict[str, Any], status: int, code: str
+) -> None:
+    got_status, body = api("POST /documents", **kwargs)
+    assert (got_status, body["error"]) == (status, code or "invalid_input")
+    assert body["message"]
+    assert stack.client("dynamodb").scan(TableName=stack.documents_table)["Items"] == []
+
+
+def test_a_base64_body_of_random_bytes_is_a_400_and_an_oversized_one_a_413(
+    api_event: ApiEvent,
+) -> None:
+    garbage = base64.b64encode(bytes(range(256)) * 4).decode()
+    assert api_event(body=garbage, isBase64Encoded=True)[:2] == (400, "invalid_input")
+    huge = base64.b64encode(b"\x89" * (6 * 1024 * 1024)).decode()
+    assert api_event(body=huge, isBase64Encoded=True)[:2] == (413, "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    "event_fields",
+    [
+        {"headers": [["x-api-key", "k"]]},
+        {"headers": {"x-api-key": "\ud800"}},
+        {"queryStringParameters": "limit=5"},
+        {"requestContext": "nope"},
+        {"body": {"filename": "a.csv"}},
+    ],
+)
+def test_a_malformed_event_is_a_400_not_a_crash(
+    api_event: ApiEvent, event_fields: dict[str, Any]
+) -> None:
+    status, code, _ = api_event(**event_fields)
+    assert (status, code) == (400, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"decision": ["approve"]},
+        {"decision": {"approve": True}},
+        {"decision": None},
+        {"decision": 1},
+        {"decision": "approve", "comment": {"text": "x"}},
+        {"decision": "approve", "comment": "x" * 1001},
+    ],
+)
+def test_a_decision_of_the_wrong_type_is_a_400(api: Api, body: dict[str, Any]) -> None:
+    _, created = api("POST /documents", body=CSV)
+    status, answer = api("POST /documents/{id}/decision", path_id=created["document_id"], body=body)
+    assert (status, answer["error"]) == (400, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    "path_id", ["x" * 5000, "doc_" + "F" * 32, "doc_" + "f" * 32 + "\x00", "../documents"]
+)
+def test_a_path_id_that_is_no_document_id_is_a_404_without_a_lookup(api: Api, path_id: str) -> None:
+    for route in ("GET /documents/{id}", "POST /documents/{id}/decision"):
+        body = {"decision": "approve"} if route.startswith("POST") else None
+        status, answer = api(route, path_id=path_id, body=body)
+        assert (status, answer["error"]) == (404, "not_found")
+
+
+FORGED_CURSORS = [
+    _cursor({"owner": "alice"}),
+    _cursor({"owner": None}),
+    _cursor({"owner": [{"S": "alice"}]}),
+    _cursor({"owner": {"S": None}}),
+    _cursor({"owner": {"S": "alice"}}),
+    base64.urlsafe_b64encode(b"[" * 700).decode(),
+    _cursor(
+        {
+            "document_id": {"S": "doc_" + "0" * 32},
+            "owner": {"S": "alice"},
+            "status_created": {"S": "awaiting_upload#\ud800#doc_" + "0" * 32},
+        }
+    ),
+    _cursor(
+        {
+            "document_id": {"S": "x" * 3000},
+            "owner": {"S": "alice"},
+            "status_created": {"S": "awaiting_upload#2026-01-01T00:00:00.000Z#x"},
+        }
+    ),
+    "A" * 5000,
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize("cursor", FORGED_CURSORS)
+def test_a_forged_cursor_is_a_400(api: Api, cursor: str) -> None:
+    api("POST /documents", body=CSV)
+    status, body = api("GET /documents", query={"next": cursor})
+    assert (status, body["error"]) == (400, "invalid_input")
+
+
+def test_a_cursor_is_valid_only_for_the_status_it_was_listed_with(api: Api) -> None:
+    for _ in range(3):
+        api("POST /documents", body=CSV)
+    _, page = api("GET /documents", query={"status": "awaiting_upload", "limit": "1"})
+    status, _ = api("GET /documents", query={"limit": "1", "next": page["next"]})
+    assert status == 200
+    status, body = api("GET /documents", query={"status": "processed", "next": page["next"]})
+    assert (status, body["error"]) == (400, "invalid_input")
+
+
+def test_a_refused_store_write_is_a_generic_500_and_the_log_keeps_the_aws_code(
+    api: Api, stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    denied = boto3.client("dynamodb", region_name="us-east-1")
+    stubber = Stubber(denied)
+    stubber.add_client_error(
+        "put_item",
+        service_error_code="AccessDeniedException",
+        service_message="User: arn:aws:sts::123456789012:assumed-role/api is not authorized "
+        "to perform: dynamodb:PutItem",
+        http_status_code=400,
+    )
+    stubber.activate()
+    monkeypatch.setattr(
+        sys.modules["handlers.api"], "store", DocumentStore(stack.documents_table, lambda: denied)
+    )
+    capsys.readouterr()
+    status, body = api("POST /documents", body=CSV)
+    assert (status, body) == (500, {"error": "internal_error", "message": "Internal server error"})
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    failed = next(line for line in logged if line["event"] == "invocation_failed")
+    assert (failed["level"], failed["error"], failed["reason"]) == (
+        "error",
+        "SystemFaultError",
+        "creating document failed: permission denied",
+    )
+    assert "AccessDeniedException" in failed["cause_message"]
