@@ -10,6 +10,8 @@ import boto3
 import pytest
 import requests
 from botocore.stub import Stubber
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from docflow.documents.store import DocumentStore
 from tests.conftest import Stack
@@ -318,3 +320,74 @@ def test_a_refused_store_write_is_a_generic_500_and_the_log_keeps_the_aws_code(
         "creating document failed: permission denied",
     )
     assert "AccessDeniedException" in failed["cause_message"]
+
+
+ROUTE_KEYS = [
+    "POST /documents",
+    "GET /documents/{id}",
+    "GET /documents",
+    "POST /documents/{id}/decision",
+    "DELETE /documents/{id}",
+    "",
+]
+_text = st.text(st.characters(codec=None), max_size=20) | st.sampled_from(
+    ["\ud800", "\x00", "doc_" + "0" * 32, "approve", "awaiting_upload", "-1", "1e9", ""]
+)
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=10,
+)
+_bodies = st.one_of(
+    st.none(),
+    _text,
+    _values.map(json.dumps),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "filename": _values | st.sampled_from(["a.csv", "..", "\ud800.csv"]),
+            "content_type": _values | st.just("text/csv"),
+            "size": _values | st.integers(-1, 10**30),
+            "decision": _values | st.sampled_from(["approve", "reject"]),
+            "comment": _values,
+        },
+    ).map(json.dumps),
+    st.integers(0, 3_000).map(lambda n: '{"a":' + "[" * n + "]" * n + "}"),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    route=st.sampled_from(ROUTE_KEYS),
+    path_id=st.none() | _text,
+    query=st.none() | st.dictionaries(st.sampled_from(["status", "limit", "next", "x"]), _text),
+    body=_bodies,
+    key=st.just("alice") | st.sampled_from(["bob", "alice-viewer", None, "\ud800", "x" * 500]),
+)
+def test_any_request_is_answered_in_json_with_a_status_below_500(
+    api_event: ApiEvent,
+    stack: Stack,
+    route: str,
+    path_id: str | None,
+    query: dict[str, str] | None,
+    body: str | None,
+    key: str | None,
+) -> None:
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["x-api-key"] = stack.keys.get(key, key)
+    status, code, answer = api_event(
+        routeKey=route,
+        headers=headers,
+        pathParameters=None if path_id is None else {"id": path_id},
+        queryStringParameters=query,
+        body=body,
+    )
+    assert status < 500, answer
+    if status >= 400:
+        assert set(answer) >= {"error", "message"}
+        assert code
