@@ -8,17 +8,20 @@ payload limit.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from docflow.documents.model import is_document_id
-from shared.errors import InvalidInputError
+from shared.errors import DocflowError, InvalidInputError, RejectedError
 
 PROCESSED_PREFIX = "processed/"
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
 CSV_TYPES = frozenset({"text/csv"})
 MAX_REASON_LENGTH = 500
+MAX_MESSAGE_LENGTH = 300
+_CODE_FIRST = re.compile(r"^([a-z][a-z0-9_]{0,63}): \S")
 
 
 class Kind(StrEnum):
@@ -126,24 +129,86 @@ def job_of(state: Any) -> Job:
         ) from exc
 
 
-def failure_reason(error: Any) -> str:
-    """A readable reason from a Catch's error output (`{"Error": ..., "Cause": ...}`).
+def _cause_message(error: dict[str, Any]) -> str:
+    """The message of a Catch's Cause: a Lambda task's error JSON, or the Cause as text."""
+    cause = error.get("Cause")
+    if not isinstance(cause, str) or not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return str(parsed.get("errorMessage", "")) if isinstance(parsed, dict) else cause
 
-    A Lambda task's Cause is the function's error JSON (`errorType`, `errorMessage`, stack);
-    only the type and message are kept, never the stack.
+
+def _error_codes() -> dict[str, str]:
+    """Error name (a docflow error class) -> its code, for the classes loaded by now."""
+    codes: dict[str, str] = {}
+    pending: list[type[DocflowError]] = [DocflowError]
+    while pending:
+        cls = pending.pop()
+        codes.setdefault(cls.__name__, cls.code)
+        pending += cls.__subclasses__()
+    return codes
+
+
+def failure_reason(error: Any) -> str:
+    """The reason a system fault gives the record: `<code>: <message>`, code first.
+
+    From a Catch's error output (`{"Error": ..., "Cause": ...}`). A docflow error keeps its
+    message, led by its code; a Step Functions or Lambda service error keeps its name. Any
+    other exception (a bug) is not described to the client: its class name and text, which
+    may carry internals, stay in the task's log. The stack is never kept.
     """
     if not isinstance(error, dict):
         return "unknown_error: the workflow failed without an error description"
-    name = str(error.get("Error") or "unknown_error")
-    cause = error.get("Cause")
-    message = ""
-    if isinstance(cause, str) and cause:
+    name = str(error.get("Error") or "")
+    message = " ".join(_cause_message(error).split())
+    codes = _error_codes()
+    if name in codes:
+        if _CODE_FIRST.match(message):
+            return short_reason(message)
+        return short_reason(f"{codes[name]}: {message or name}")
+    if name == "States.Timeout":
+        return "task_timeout: a processing step did not finish in time"
+    if name.startswith(("States.", "Lambda.")):
+        return short_reason(f"system_error: the processing workflow stopped on {name}")
+    return "internal_error: processing stopped on an unexpected error; operators have the details"
+
+
+def rejection(exc: RejectedError) -> dict[str, str]:
+    """What a task returns for a file refused as sent: `{"code", "message"}`."""
+    message = " ".join(exc.message.split())
+    if len(message) > MAX_MESSAGE_LENGTH:
+        message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+    return {"code": exc.code, "message": message}
+
+
+def rejection_reason(state: Any) -> str | None:
+    """The reason of a file a task refused, if one did; None otherwise.
+
+    Extract returns it as `metadata.rejection`; a transform iteration returns it and its Map
+    ends in a `RejectedError` Fail state whose Cause is the rejection as JSON.
+    """
+    if not isinstance(state, dict):
+        return None
+    metadata = state.get("metadata")
+    found = metadata.get("rejection") if isinstance(metadata, dict) else None
+    error = state.get("error")
+    if found is None and isinstance(error, dict) and error.get("Error") == RejectedError.__name__:
         try:
-            parsed = json.loads(cause)
+            found = json.loads(str(error.get("Cause") or ""))
         except ValueError:
-            parsed = None
-        message = str(parsed.get("errorMessage", "")) if isinstance(parsed, dict) else cause
-    return short_reason(f"{name}: {message}" if message else name)
+            found = {}
+        if not isinstance(found, dict):
+            found = {}
+    if not isinstance(found, dict):
+        return None
+    code = str(found.get("code") or "")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", code):
+        code = RejectedError.code
+    message = " ".join(str(found.get("message") or "the file cannot be processed").split())
+    return short_reason(f"{code}: {message}")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,12 @@
 
 Every task is safe to retry (Step Functions retries transient errors): outputs are written
 under fixed keys, status changes are conditional and a task that finds its own effect
-already done moves on. Whatever cannot succeed raises a `PermanentError` (or another
-`DocflowError`) whose class name the state machine's Catch sends to compensation.
+already done moves on. A file the client got wrong (`RejectedError`: corrupt, a bomb, a CSV
+without its columns) is not a failure: extract and transform return it as `rejection`, the
+state machine routes the document to Reject (`rejected`, `document.rejected`) and the
+execution succeeds, so no function error and no failed execution is counted for it.
+Whatever else cannot succeed raises a `PermanentError` (or another `DocflowError`), which the
+state machine's Catch sends to compensation (`failed`, `document.failed`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from docflow.processing.model import (
     failure_reason,
     output_key,
     output_prefix,
+    rejection,
+    rejection_reason,
     short_reason,
 )
 from docflow.processing.policy import PolicyFacts, PolicyRules, evaluate
@@ -36,7 +42,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-HEADER_SAMPLE_BYTES = 64 * 1024
+HEADER_SAMPLE_BYTES = tables.HEADER_SAMPLE_BYTES
 HANDOVER_SECONDS = 60.0
 SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -126,26 +132,52 @@ class Processing:
     # -- tasks -----------------------------------------------------------------------------
 
     def extract(self, source: ProcessingInput) -> dict[str, Any]:
-        """Metadata from the source, and the transform jobs its type needs."""
+        """Metadata from the source, and the transform jobs its type needs.
+
+        A file refused from its header (a bomb, missing columns) returns its `rejection` and
+        no jobs; the state machine sends the document to Reject.
+        """
         self._working(source.document_id)
         kind = source.kind
         facts: dict[str, Any] = {"content_type": source.content_type, "size": source.size}
-        if kind is Kind.IMAGE:
+        try:
+            facts.update(self._facts(source))
+        except errors.RejectedError as exc:
+            log.info("file_refused", document_id=source.document_id, step="extract", code=exc.code)
+            return {"kind": str(kind), "jobs": [], "facts": facts, "rejection": rejection(exc)}
+        jobs = [job.value for job in JOBS[kind]]
+        log.info("metadata_extracted", document_id=source.document_id, kind=str(kind), jobs=jobs)
+        return {"kind": str(kind), "jobs": jobs, "facts": facts}
+
+    def _facts(self, source: ProcessingInput) -> dict[str, Any]:
+        if source.kind is Kind.IMAGE:
             data = self.objects.read(source.bucket, source.key, source.version_id)
-            facts.update(images.inspect_image(data, self.config.image_limits).to_dict())
-        elif kind is Kind.CSV:
+            return images.inspect_image(data, self.config.image_limits).to_dict()
+        if source.kind is Kind.CSV:
             header = tables.read_header(
                 self.objects.chunks(
                     source.bucket, source.key, source.version_id, HEADER_SAMPLE_BYTES
                 ),
                 self.config.csv_schema,
             )
-            facts.update({"delimiter": header.delimiter, "columns": list(header.columns)})
-        jobs = [job.value for job in JOBS[kind]]
-        log.info("metadata_extracted", document_id=source.document_id, kind=str(kind), jobs=jobs)
-        return {"kind": str(kind), "jobs": jobs, "facts": facts}
+            return {"delimiter": header.delimiter, "columns": list(header.columns)}
+        return {}
 
     def transform(self, source: ProcessingInput, job: Job) -> dict[str, Any]:
+        """One job's output; a file refused while decoding returns its `rejection` instead."""
+        try:
+            return self._transform(source, job)
+        except errors.RejectedError as exc:
+            log.info(
+                "file_refused",
+                document_id=source.document_id,
+                step="transform",
+                job=job.value,
+                code=exc.code,
+            )
+            return {"job": job.value, "rejection": rejection(exc)}
+
+    def _transform(self, source: ProcessingInput, job: Job) -> dict[str, Any]:
         if job is Job.RECORDS:
             return self._records(source)
         data = self.objects.read(source.bucket, source.key, source.version_id)
@@ -303,11 +335,18 @@ class Processing:
         return {"status": str(Status.PROCESSED), "manifest": results["manifest"]}
 
     def reject(self, state: dict[str, Any]) -> dict[str, Any]:
-        """The approver said no, or nobody answered in time: remove outputs, mark rejected."""
+        """A file refused as sent, the approver's no, or no decision in time: mark rejected.
+
+        Rejected first, then the outputs removed: a transform still writing sees the status
+        and discards its own output (see _discard_if_abandoned).
+        """
         document_id = ProcessingInput.from_state(state).document_id
         approval = state.get("approval") if isinstance(state.get("approval"), dict) else None
         error = state.get("error")
-        if approval and approval.get("decision") == "rejected":
+        refused = rejection_reason(state)
+        if refused is not None:
+            reason, outcome = refused, "refused"
+        elif approval and approval.get("decision") == "rejected":
             comment = approval.get("comment") or "no comment"
             reason = f"rejected_by_approver: {approval.get('decided_by', 'approver')}: {comment}"
             outcome = "rejected"
@@ -320,21 +359,23 @@ class Processing:
         else:
             reason, outcome = failure_reason(error), "rejected"
         reason = short_reason(reason)
-        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
         document = self._document(document_id)
         if document.status not in FINAL_STATUSES:
-            recorded = {**_without_token(self.approvals.get(document_id)), "outcome": outcome}
+            fields = {}
+            if outcome != "refused":
+                fields["approval"] = {
+                    **_without_token(self.approvals.get(document_id)),
+                    "outcome": outcome,
+                }
             document = self.documents.transition(
-                document,
-                Status.REJECTED,
-                self.actor,
-                reason=reason,
-                fields={"approval": recorded},
+                document, Status.REJECTED, self.actor, reason=reason, fields=fields
             )
         elif document.status is not Status.REJECTED:
             raise errors.ConflictError(
                 f"already_final: document {document_id} is {document.status}, cannot reject it"
             )
+        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+        recorded = document.reason or reason
         self.events.publish(
             EventType.REJECTED,
             document_id,
@@ -342,13 +383,18 @@ class Processing:
                 "owner": document.owner,
                 "filename": document.filename,
                 "status": str(Status.REJECTED),
-                "reason": document.reason or reason,
+                "reason": recorded,
+                "reason_code": recorded.split(":", 1)[0],
             },
         )
         log.info(
-            "document_rejected", document_id=document_id, outcome=outcome, removed_outputs=removed
+            "document_rejected",
+            document_id=document_id,
+            outcome=outcome,
+            reason_code=recorded.split(":", 1)[0],
+            removed_outputs=removed,
         )
-        return {"status": str(Status.REJECTED), "reason": document.reason or reason}
+        return {"status": str(Status.REJECTED), "reason": recorded}
 
     def compensate(self, state: dict[str, Any]) -> dict[str, Any]:
         """The saga's undo: remove partial outputs, mark the document failed, publish failed."""
@@ -386,11 +432,17 @@ class Processing:
                 "owner": owner,
                 "status": str(Status.FAILED),
                 "reason": reason,
+                "reason_code": reason.split(":", 1)[0],
                 "removed_outputs": removed,
             },
         )
+        error = state.get("error")
         log.warning(
-            "document_failed", document_id=document_id, reason=reason, removed_outputs=removed
+            "document_failed",
+            document_id=document_id,
+            reason=reason,
+            error=error.get("Error") if isinstance(error, dict) else None,
+            removed_outputs=removed,
         )
         return {
             "status": str(Status.FAILED),

@@ -2,8 +2,11 @@
 
 The input arrives as byte chunks and leaves as lines handed to two writers (records and the
 per-row error report), so a million rows never sit in memory. What makes the whole file
-unusable (not UTF-8, no header, required columns missing, no valid row at all) raises a
-`PermanentError` with a reason; what is wrong with one row goes to the error report.
+unusable raises a `RejectedError` whose `code` is the document's reason (`csv_encoding`,
+`csv_no_header`, `csv_missing_columns`, `csv_duplicate_columns`, `csv_too_wide`,
+`csv_no_rows`, `csv_no_valid_rows`); what is wrong with one row (its field count, a value, its
+quoting, a field or row over the size limits) goes to the error report with its line, and the
+rows after it are processed. Every input is bounded: the header, each field and each row.
 """
 
 from __future__ import annotations
@@ -12,30 +15,58 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, Overflow
 from typing import Any
 
-from shared.errors import PermanentError
+from shared.errors import RejectedError
 
 DELIMITERS = (",", ";", "\t", "|")
 _HEADER_CLEAN = re.compile(r"[^a-z0-9]+")
 _DATE_FORMATS = (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), re.compile(r"^(\d{4})/(\d{2})/(\d{2})$"))
 MAX_FIELD_BYTES = 64 * 1024
+MAX_ROW_CHARS = 1024 * 1024
+MAX_HEADER_CHARS = 16 * 1024
+MAX_COLUMNS = 1000
+HEADER_SAMPLE_BYTES = 4 * (MAX_HEADER_CHARS + 1)
+"""Bytes that always hold a header of MAX_HEADER_CHARS characters (UTF-8: 4 bytes at most)."""
+AMOUNT_DIGITS = 18
+"""Amounts are below 10^18 in magnitude, with at most 18 decimal places."""
+# Sums of in-range amounts stay exact: 18 + 18 digits, and room for a billion rows.
+_SUMS = Context(prec=48, traps=[InvalidOperation, Overflow])
 
 
-class CsvEncodingError(PermanentError):
+class CsvEncodingError(RejectedError):
     code = "csv_encoding"
 
 
-class CsvColumnsError(PermanentError):
-    code = "csv_columns"
+class CsvNoHeaderError(RejectedError):
+    code = "csv_no_header"
 
 
-class CsvFormatError(PermanentError):
-    code = "csv_format"
+class CsvColumnsError(RejectedError):
+    code = "csv_missing_columns"
+
+
+class CsvDuplicateColumnsError(RejectedError):
+    code = "csv_duplicate_columns"
+
+
+class CsvTooWideError(RejectedError):
+    code = "csv_too_wide"
+
+
+class CsvNoRowsError(RejectedError):
+    code = "csv_no_rows"
+
+
+class CsvFormatError(RejectedError):
+    """Not a single row of the file is valid (each one is in the error report)."""
+
+    code = "csv_no_valid_rows"
 
 
 @dataclass(frozen=True)
@@ -98,31 +129,59 @@ def normalise_column(name: str) -> str:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a field over the size limit: not a split by this delimiter
+        return [line]
+
+
+def _too_wide(columns: int) -> CsvTooWideError:
+    return CsvTooWideError(f"the header has {columns} columns; at most {MAX_COLUMNS} are accepted")
 
 
 def parse_header(line: str, schema: CsvSchema) -> CsvHeader:
     """The delimiter whose split of the header holds every required column."""
-    if not line.strip():
-        raise CsvColumnsError("csv_columns: the file has no header row")
-    best: tuple[str, tuple[str, ...]] | None = None
-    for delimiter in DELIMITERS:
-        columns = tuple(normalise_column(c) for c in _split(line.rstrip("\r\n"), delimiter))
+    text = line.rstrip("\r\n")
+    if len(text) > MAX_HEADER_CHARS:
+        widest = max(len(_split(text[:MAX_HEADER_CHARS], d)) for d in DELIMITERS)
+        if widest > MAX_COLUMNS:
+            raise CsvTooWideError(
+                f"the header has more than {MAX_COLUMNS} columns; "
+                f"at most {MAX_COLUMNS} are accepted"
+            )
+        raise CsvTooWideError(f"the header row is longer than {MAX_HEADER_CHARS} characters")
+    if not text.strip():
+        raise CsvNoHeaderError(
+            "the first line is empty; the file must start with a header row naming its columns"
+        )
+    splits = [(d, tuple(normalise_column(c) for c in _split(text, d))) for d in DELIMITERS]
+    for delimiter, columns in splits:
         if all(required in columns for required in schema.required_columns):
-            duplicates = sorted({c for c in columns if columns.count(c) > 1})
+            if len(columns) > MAX_COLUMNS:
+                raise _too_wide(len(columns))
+            duplicates = sorted(c for c, n in Counter(columns).items() if n > 1)
             if duplicates:
-                raise CsvColumnsError(
-                    f"csv_columns: duplicate column(s) {', '.join(duplicates)} in the header"
+                named = ", ".join(c or repr(c) for c in duplicates)
+                raise CsvDuplicateColumnsError(
+                    f"the header names column(s) {_clip(named)} more than once"
                 )
             return CsvHeader(delimiter, columns)
-        if best is None or len(columns) > len(best[1]):
-            best = (delimiter, columns)
-    assert best is not None
-    missing = [c for c in schema.required_columns if c not in best[1]]
+    _, best = max(splits, key=lambda split: len(split[1]))  # the first of the widest splits
+    if len(best) > MAX_COLUMNS:
+        raise _too_wide(len(best))
+    missing = [c for c in schema.required_columns if c not in best]
     raise CsvColumnsError(
-        f"csv_columns: missing required column(s) {', '.join(missing)}; "
-        f"the header has {', '.join(best[1]) or 'no columns'}"
+        f"missing required column(s) {', '.join(missing)}; "
+        f"the header has {_clip(', '.join(best)) or 'no columns'}"
     )
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _OutOfRangeError(ValueError):
+    pass
 
 
 def _amount(raw: str) -> Decimal:
@@ -131,6 +190,11 @@ def _amount(raw: str) -> Decimal:
     )
     if not value.is_finite():
         raise InvalidOperation
+    exponent = value.as_tuple().exponent
+    if value.adjusted() >= AMOUNT_DIGITS or (
+        isinstance(exponent, int) and exponent < -AMOUNT_DIGITS
+    ):
+        raise _OutOfRangeError
     return value
 
 
@@ -157,6 +221,8 @@ class _RowChecker:
         self.date = schema.date_column if schema.date_column in header.columns else None
 
     def _field_count_problem(self, row: list[str]) -> str:
+        if len(row) > self.width * 4 + 16:  # far off: no other delimiter explains it
+            return f"field_count: expected {self.width} fields, got {len(row)}"
         joined = self.header.delimiter.join(row)
         for other in DELIMITERS:
             if other != self.header.delimiter and len(_split(joined, other)) == self.width:
@@ -176,6 +242,11 @@ class _RowChecker:
             try:
                 amount = _amount(record[self.amount])
                 record[self.amount] = str(amount)
+            except _OutOfRangeError:
+                problems.append(
+                    f"{self.amount}: {record[self.amount][:40]!r} is out of range "
+                    f"(below 10^{AMOUNT_DIGITS}, at most {AMOUNT_DIGITS} decimal places)"
+                )
             except (InvalidOperation, ValueError):
                 problems.append(f"{self.amount}: {record[self.amount][:40]!r} is not a number")
         if self.date and record[self.date]:
@@ -201,8 +272,64 @@ def _text(chunks: Iterable[bytes]) -> io.TextIOWrapper:
 
 def _encoding_error(exc: UnicodeDecodeError, line: int) -> CsvEncodingError:
     return CsvEncodingError(
-        f"csv_encoding: the file is not valid UTF-8 (line {line}: {exc.reason})"
+        f"the file is not valid UTF-8 (from line {line} on: {exc.reason}); save it as UTF-8"
     )
+
+
+class _RowTooLongError(Exception):
+    """A row ran over MAX_ROW_CHARS; the rest of its physical line was skipped."""
+
+
+class _Lines(Iterator[str]):
+    """The text's physical lines for csv.reader, each record bounded to MAX_ROW_CHARS.
+
+    `begin()` starts a record; a record that grows past the bound (one endless line, or a
+    quote that never closes) raises `_RowTooLongError` once its current line is skipped, so
+    memory stays bounded and the reader resumes at the next line. `line` is the number of the
+    last physical line read (the header is line 1).
+    """
+
+    def __init__(self, text: io.TextIOWrapper, limit: int = MAX_ROW_CHARS) -> None:
+        self._text = text
+        self._limit = limit
+        self._used = 0
+        self.line = 1
+
+    def begin(self) -> None:
+        self._used = 0
+
+    def __next__(self) -> str:
+        line = self._text.readline(self._limit - self._used + 1)
+        if not line:
+            raise StopIteration
+        self._used += len(line)
+        if self._used > self._limit:
+            while line and not line.endswith(("\n", "\r")):
+                line = self._text.readline(self._limit)
+            self.line += 1
+            raise _RowTooLongError
+        self.line += 1
+        return line
+
+
+def _row_problem(exc: csv.Error, first: int, last: int) -> str:
+    """The error report's text for a row the reader could not split (never its own text)."""
+    span = f"; lines {first}-{last} were skipped" if last > first else ""
+    message = str(exc)
+    if "field limit" in message:
+        return f"field_too_large: a field is longer than {MAX_FIELD_BYTES} characters{span}"
+    if "end of data" in message:
+        return f"quoting: a quote opened on line {first} is never closed{span}"
+    if "expected after" in message:
+        return f"quoting: a closing quote is followed by more characters before the delimiter{span}"
+    return f"malformed_row: the row cannot be read as CSV{span}"
+
+
+def _first_line(text: io.TextIOWrapper) -> str:
+    try:
+        return text.readline(MAX_HEADER_CHARS + 1)
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(exc, 1) from exc
 
 
 def normalise_csv(
@@ -213,50 +340,66 @@ def normalise_csv(
 ) -> CsvSummary:
     """Validate and normalise a CSV into JSON Lines, reporting bad rows by line number."""
     text = _text(chunks)
-    try:
-        first = text.readline()
-    except UnicodeDecodeError as exc:
-        raise _encoding_error(exc, 1) from exc
-    header = parse_header(first, schema)
+    header = parse_header(_first_line(text), schema)
     checker = _RowChecker(header, schema)
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     csv.field_size_limit(MAX_FIELD_BYTES)
-    reader = csv.reader(text, delimiter=header.delimiter, strict=True)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=header.delimiter, strict=True)
     rows = valid = invalid = 0
     total = Decimal(0) if checker.amount else None
+    first_problem = ""
+
+    def report(line: int, problems: list[str]) -> None:
+        nonlocal invalid, first_problem
+        invalid += 1
+        first_problem = first_problem or f"line {line}: {problems[0]}"
+        write_error(encode({"line": line, "errors": problems}) + "\n")
+
     while True:
+        first = lines.line + 1
+        lines.begin()
         try:
             row = next(reader)
         except StopIteration:
             break
         except UnicodeDecodeError as exc:
             # Decoding runs ahead in blocks: the line is where the bad block starts, or after.
-            raise _encoding_error(exc, reader.line_num + 2) from exc
+            raise _encoding_error(exc, lines.line + 1) from exc
+        except _RowTooLongError:
+            rows += 1
+            span = f"; lines {first}-{lines.line} were skipped" if lines.line > first else ""
+            report(
+                first, [f"row_too_long: the row is longer than {MAX_ROW_CHARS} characters{span}"]
+            )
+            continue
         except csv.Error as exc:
-            raise CsvFormatError(f"csv_format: line {reader.line_num + 1}: {exc}") from exc
+            rows += 1
+            report(first, [_row_problem(exc, first, lines.line)])
+            continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         rows += 1
         record, problems, amount = checker.check(row)
         if record is None:
-            invalid += 1
-            write_error(encode({"line": reader.line_num + 1, "errors": problems}) + "\n")
+            report(first, problems)
             continue
         valid += 1
         if total is not None and amount is not None:
-            total += amount
+            total = _SUMS.add(total, amount)
         write_record(encode(record) + "\n")
+    if rows == 0:
+        raise CsvNoRowsError("the file has a header and no data rows")
     if valid == 0:
         raise CsvFormatError(
-            f"csv_format: no valid rows ({invalid} row(s) with errors, {rows} in total)"
+            f"none of the {rows} row(s) is valid; the first problem is on {_clip(first_problem)}"
         )
     return CsvSummary(header.delimiter, header.columns, rows, valid, invalid, total)
 
 
 def read_header(chunks: Iterable[bytes], schema: CsvSchema) -> CsvHeader:
-    """The header of a CSV from its first bytes (extract step: fail fast on the columns)."""
-    try:
-        first = _text(chunks).readline()
-    except UnicodeDecodeError as exc:
-        raise _encoding_error(exc, 1) from exc
-    return parse_header(first, schema)
+    """The header of a CSV from its first bytes (extract step: fail fast on the columns).
+
+    `chunks` must hold HEADER_SAMPLE_BYTES at least, or the whole file.
+    """
+    return parse_header(_first_line(_text(chunks)), schema)

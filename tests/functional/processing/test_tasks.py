@@ -9,9 +9,7 @@ import pytest
 from PIL import Image
 
 from docflow.documents.model import Status
-from docflow.processing.images import ImageBombError
-from docflow.processing.tables import CsvColumnsError, CsvEncodingError
-from shared.errors import ConflictError, InvalidInputError, PermanentError, TransientError
+from shared.errors import ConflictError, InvalidInputError, TransientError
 from tests.functional.processing.conftest import Proc
 from tests.processing_samples import csv_bytes, image_bytes, png_bomb
 
@@ -52,15 +50,22 @@ def test_extract_reads_the_csv_header_only_and_fails_on_missing_columns(proc: Pr
     good = proc.document(csv_bytes(5, delimiter=";"), "text/csv", "a.csv")
     assert proc.run("processExtract", good)["facts"]["delimiter"] == ";"
     bad = proc.document(b"id,description\n1,x\n", "text/csv", "b.csv")
-    with pytest.raises(CsvColumnsError, match="missing required column"):
-        proc.run("processExtract", bad)
+    assert proc.run("processExtract", bad) == {
+        "kind": "csv",
+        "jobs": [],
+        "facts": {"content_type": "text/csv", "size": 19},
+        "rejection": {
+            "code": "csv_missing_columns",
+            "message": "missing required column(s) date, amount; the header has id, description",
+        },
+    }
+    assert proc.doc(bad["document_id"]).status is Status.PROCESSING  # Reject decides
 
 
 def test_extract_refuses_an_image_bomb_before_decoding(proc: Proc) -> None:
     state = proc.document(png_bomb(), "image/png", "bomb.png")
-    with pytest.raises(ImageBombError) as caught:
-        proc.run("processExtract", state)
-    assert isinstance(caught.value, PermanentError)
+    result = proc.run("processExtract", state)
+    assert (result["jobs"], result["rejection"]["code"]) == ([], "image_bomb")
 
 
 def test_extract_of_a_finished_document_is_a_conflict(proc: Proc) -> None:
@@ -126,9 +131,41 @@ def test_transform_normalises_a_csv_and_writes_the_error_report(proc: Proc) -> N
 def test_a_csv_that_fails_midway_leaves_no_output(proc: Proc) -> None:
     data = csv_bytes(2000) + "r,2026-01-01,caf\u00e9,1\n".encode("latin-1")
     state = proc.document(data, "text/csv", "latin.csv", status=Status.PROCESSING)
-    with pytest.raises(CsvEncodingError, match="not valid UTF-8"):
-        proc.run("processTransform", {**state, "job": "records"})
+    result = proc.run("processTransform", {**state, "job": "records"})
+    assert result["job"] == "records"
+    assert result["rejection"]["code"] == "csv_encoding"
     assert proc.keys(f"processed/{state['document_id']}/") == []
+
+
+def test_reject_of_a_refused_file_marks_it_rejected_with_its_code_and_publishes(
+    proc: Proc,
+) -> None:
+    state = image_state(proc, status=Status.PROCESSING)
+    document_id = state["document_id"]
+    proc.run("processTransform", {**state, "job": "thumbnail"})  # an output to remove
+    cause = json.dumps({"code": "corrupt_image", "message": "the image data is damaged"})
+    result = proc.run(
+        "processReject", {**state, "error": {"Error": "RejectedError", "Cause": cause}}
+    )
+    reason = "corrupt_image: the image data is damaged"
+    assert result == {"status": "rejected", "reason": reason}
+    document = proc.doc(document_id)
+    assert (document.status, document.reason) == (Status.REJECTED, reason)
+    assert "approval" not in proc.item(document_id)
+    assert proc.keys(f"processed/{document_id}/") == []
+    assert [(e[0], e[1]["reason"], e[1]["reason_code"]) for e in proc.events()] == [
+        ("document.rejected", reason, "corrupt_image")
+    ]
+
+
+def test_reject_reads_a_rejection_returned_by_extract(proc: Proc) -> None:
+    state = proc.document(b"id;note\n1;x\n", "text/csv", "b.csv")
+    metadata = proc.run("processExtract", state)
+    result = proc.run("processReject", {**state, "metadata": metadata})
+    assert result["reason"] == (
+        "csv_missing_columns: missing required column(s) date, amount; the header has id, note"
+    )
+    assert proc.doc(state["document_id"]).status is Status.REJECTED
 
 
 def test_policy_flags_an_amount_over_the_threshold_and_an_unknown_sender(proc: Proc) -> None:
@@ -208,13 +245,13 @@ def test_compensation_removes_every_version_marks_failed_and_publishes(proc: Pro
     document_id = state["document_id"]
     proc.run("processTransform", {**state, "job": "thumbnail"})
     proc.run("processTransform", {**state, "job": "thumbnail"})  # a second version
-    cause = json.dumps({"errorType": "PermanentError", "errorMessage": "corrupt_image: bad"})
+    cause = json.dumps({"errorType": "PermanentError", "errorMessage": "source_gone: bad"})
     result = proc.run(
         "processCompensate", {**state, "error": {"Error": "PermanentError", "Cause": cause}}
     )
     assert result == {
         "status": "failed",
-        "reason": "PermanentError: corrupt_image: bad",
+        "reason": "source_gone: bad",
         "removed_outputs": 2,
         "compensated": True,
     }
@@ -222,16 +259,14 @@ def test_compensation_removes_every_version_marks_failed_and_publishes(proc: Pro
     document = proc.doc(document_id)
     assert (document.status, document.reason) == (
         Status.FAILED,
-        "PermanentError: corrupt_image: bad",
+        "source_gone: bad",
     )
     events = proc.events()
-    assert [(e[0], e[1]["reason"]) for e in events] == [
-        ("document.failed", "PermanentError: corrupt_image: bad")
-    ]
+    assert [(e[0], e[1]["reason"]) for e in events] == [("document.failed", "source_gone: bad")]
     # Compensation is idempotent: a retry finds the document failed and changes nothing.
     again = proc.run("processCompensate", {**state, "error": {"Error": "PermanentError"}})
     assert again["removed_outputs"] == 0
-    assert proc.doc(document_id).reason == "PermanentError: corrupt_image: bad"
+    assert proc.doc(document_id).reason == "source_gone: bad"
 
 
 def test_compensation_never_undoes_a_processed_document(proc: Proc) -> None:

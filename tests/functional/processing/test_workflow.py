@@ -118,7 +118,7 @@ def test_a_permanent_transform_failure_compensates_and_leaves_nothing_partial(
 ) -> None:
     # One transform at a time: the thumbnail is written, then the web rendition fails.
     workflow = workflow_factory(Transform={"MaxConcurrency": 1})
-    workflow.faults["processTransform"] = [None, PermanentError("corrupt_image: damaged")]
+    workflow.faults["processTransform"] = [None, PermanentError("source_gone: deleted")]
     state = workflow.proc.document(image_bytes(400, 300), "image/jpeg", "photo.jpg")
     result = workflow.wait(workflow.start(state))
     assert (result["status"], result.get("error")) == ("FAILED", "DocumentFailed")
@@ -126,7 +126,7 @@ def test_a_permanent_transform_failure_compensates_and_leaves_nothing_partial(
     document = workflow.proc.doc(document_id)
     assert (document.status, document.reason) == (
         Status.FAILED,
-        "PermanentError: corrupt_image: damaged",
+        "source_gone: deleted",
     )
     assert workflow.calls.count("processTransform") == 2
     assert workflow.calls.count("processCompensate") == 1
@@ -134,13 +134,64 @@ def test_a_permanent_transform_failure_compensates_and_leaves_nothing_partial(
     assert [e[0] for e in workflow.proc.events()] == ["document.failed"]
 
 
-def test_a_bad_csv_fails_with_its_reason(workflow: Workflow) -> None:
+def _refused(workflow: Workflow, execution: str, state: dict[str, Any], code: str) -> str:
+    """The execution succeeded, nothing failed or alarmed, and the document is rejected."""
+    assert workflow.wait(execution)["status"] == "SUCCEEDED"
+    document_id = state["document_id"]
+    document = workflow.proc.doc(document_id)
+    assert document.status is Status.REJECTED
+    reason = document.reason or ""
+    assert reason.startswith(f"{code}: ")
+    assert "Error" not in reason
+    assert "0x" not in reason
+    assert workflow.proc.keys(f"processed/{document_id}/") == []
+    events = workflow.proc.events()
+    assert [(e[0], e[1]["reason"], e[1]["reason_code"]) for e in events] == [
+        ("document.rejected", reason, code)
+    ]
+    failures = [e for e in workflow.history(execution) if e["type"] == "LambdaFunctionFailed"]
+    assert failures == []
+    assert "processCompensate" not in workflow.calls
+    return reason
+
+
+def test_a_csv_without_its_columns_is_rejected_from_its_header(workflow: Workflow) -> None:
     state = workflow.proc.document(b"id,description\n1,x\n", "text/csv", "bad.csv")
-    assert workflow.wait(workflow.start(state))["status"] == "FAILED"
-    document = workflow.proc.doc(state["document_id"])
-    assert document.status is Status.FAILED
-    assert (document.reason or "").startswith("CsvColumnsError: csv_columns: missing")
+    reason = _refused(workflow, workflow.start(state), state, "csv_missing_columns")
+    assert reason == (
+        "csv_missing_columns: missing required column(s) date, amount; "
+        "the header has id, description"
+    )
     assert "processTransform" not in workflow.calls
+
+
+def test_a_csv_without_a_valid_row_is_rejected_by_its_transform(workflow: Workflow) -> None:
+    data = b"id,date,amount\n1,2026-01-01,1e999999999\n"
+    state = workflow.proc.document(data, "text/csv", "overflow.csv")
+    reason = _refused(workflow, workflow.start(state), state, "csv_no_valid_rows")
+    assert "line 2: amount: '1e999999999' is out of range" in reason
+
+
+def test_a_truncated_image_is_rejected_and_its_other_rendition_removed(
+    workflow_factory: Callable[..., Workflow],
+) -> None:
+    workflow = workflow_factory(Transform={"MaxConcurrency": 1})
+    data = image_bytes(400, 300, fmt="PNG", exif=False)
+    state = workflow.proc.document(data[: len(data) * 2 // 3], "image/png", "cut.png")
+    # A PNG's inspection decodes its pixels (it looks for EXIF after them): refused there.
+    reason = _refused(workflow, workflow.start(state), state, "corrupt_image")
+    assert reason == "corrupt_image: the image data is truncated: the file ends too early"
+
+
+def test_a_jpeg_damaged_past_its_header_is_rejected_by_a_transform(
+    workflow_factory: Callable[..., Workflow],
+) -> None:
+    workflow = workflow_factory(Transform={"MaxConcurrency": 1})
+    data = image_bytes(400, 300)
+    state = workflow.proc.document(data[: len(data) // 2], "image/jpeg", "cut.jpg")
+    reason = _refused(workflow, workflow.start(state), state, "corrupt_image")
+    assert reason.startswith("corrupt_image: the image data is")
+    assert "processTransform" in workflow.calls
 
 
 def test_a_transient_failure_is_retried_to_success(workflow: Workflow) -> None:

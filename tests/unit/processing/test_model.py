@@ -12,6 +12,7 @@ from docflow.processing.model import (
     failure_reason,
     job_of,
     kind_of,
+    rejection_reason,
 )
 from shared.errors import InvalidInputError
 
@@ -61,21 +62,77 @@ def test_map_items_name_their_job() -> None:
         job_of({"job": "resize"})
 
 
-def test_failure_reason_keeps_type_and_message_never_the_stack() -> None:
-    cause = json.dumps(
-        {
-            "errorType": "PermanentError",
-            "errorMessage": "csv_columns: missing amount",
-            "stackTrace": ["  File secret.py line 1"],
-        }
-    )
-    reason = failure_reason({"Error": "PermanentError", "Cause": cause})
-    assert reason == "PermanentError: csv_columns: missing amount"
-    assert failure_reason({"Error": "States.Timeout", "Cause": "took too long"}) == (
-        "States.Timeout: took too long"
-    )
-    assert failure_reason(None).startswith("unknown_error")
-    assert len(failure_reason({"Error": "X", "Cause": "y" * 5000})) == 500
+def _lambda_error(name: str, message: str) -> dict[str, str]:
+    cause = {"errorType": name, "errorMessage": message, "stackTrace": ["  File secret.py"]}
+    return {"Error": name, "Cause": json.dumps(cause)}
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (_lambda_error("PermanentError", "source_gone: s3://b/k"), "source_gone: s3://b/k"),
+        (
+            _lambda_error("TransientError", "S3 is throttling"),
+            "service_unavailable: S3 is throttling",
+        ),
+        (_lambda_error("ConflictError", ""), "conflict: ConflictError"),
+        (
+            _lambda_error("KeyError", "'x' <object at 0x7f00>"),
+            "internal_error: processing stopped on an unexpected error; operators have the details",
+        ),
+        (
+            {"Error": "States.Timeout", "Cause": "took too long"},
+            "task_timeout: a processing step did not finish in time",
+        ),
+        (
+            {"Error": "States.DataLimitExceeded"},
+            "system_error: the processing workflow stopped on States.DataLimitExceeded",
+        ),
+        (None, "unknown_error: the workflow failed without an error description"),
+    ],
+)
+def test_failure_reason_is_code_first_never_a_stack_or_a_bugs_text(
+    error: dict[str, str] | None, reason: str
+) -> None:
+    assert failure_reason(error) == reason
+
+
+def test_failure_reason_is_bounded() -> None:
+    assert len(failure_reason(_lambda_error("PermanentError", "y" * 5000))) == 500
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (
+            {"metadata": {"rejection": {"code": "image_bomb", "message": "too big"}}},
+            "image_bomb: too big",
+        ),
+        (
+            {
+                "error": {
+                    "Error": "RejectedError",
+                    "Cause": '{"code":"corrupt_image","message":"m"}',
+                }
+            },
+            "corrupt_image: m",
+        ),
+        (
+            {"error": {"Error": "RejectedError", "Cause": "not json"}},
+            "rejected: the file cannot be processed",
+        ),
+        (
+            {"error": {"Error": "RejectedError", "Cause": '{"code":"Bad Code!"}'}},
+            "rejected: the file cannot be processed",
+        ),
+        ({"error": {"Error": "States.Timeout"}}, None),
+        ({"metadata": {"jobs": []}}, None),
+    ],
+)
+def test_rejection_reason_comes_from_extract_or_the_maps_rejected_error(
+    state: dict, reason: str | None
+) -> None:
+    assert rejection_reason(state) == reason
 
 
 def test_approval_request_needs_the_token() -> None:
