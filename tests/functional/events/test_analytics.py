@@ -172,3 +172,29 @@ def test_a_failure_reports_its_sequence_number_and_keeps_what_came_before(
     sequence = [r["kinesis"]["sequenceNumber"] for r in records]
     assert response["batchItemFailures"] == [{"itemIdentifier": s} for s in sequence[1:]]
     assert response["state"]["routes"]["GET /a"]["n"] == 1
+
+
+def test_the_campaigns_hostile_records_are_counted_and_the_batch_acknowledged(
+    events_stack: EventsStack, analytics: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from docflow.analytics.service import MAX_PAYLOAD_BYTES
+
+    hostile = [
+        b'{"route": "GET /a", "status": 1e400, "latency_ms": 1}',
+        b'{"route": "GET /a", "status": Infinity, "latency_ms": 1}',
+        b"[" * 50_000 + b"]" * 50_000,
+        gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": 5}'),
+        # a few hundred KB that expand beyond the bound (the campaign's was 713 KB -> 700 MB)
+        gzip.compress(b" " * (MAX_PAYLOAD_BYTES * 2)),
+    ]
+    records = kinesis_batch(events_stack, [access("GET /a", 200, 3.0), *hostile])
+
+    response = analytics.handler(window_event(records, {}, False), LambdaContext("a"))
+    capsys.readouterr()
+    analytics.handler(window_event([], response["state"], True), LambdaContext("a"))
+
+    assert response["batchItemFailures"] == []
+    assert response["state"]["malformed"] == len(hostile)
+    metrics = {line.get("Route", "*"): line for line in emf_lines(capsys.readouterr().out)}
+    assert metrics["GET /a"]["Requests"] == 1.0
+    assert metrics["*"]["MalformedRecords"] == float(len(hostile))

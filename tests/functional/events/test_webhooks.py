@@ -176,3 +176,48 @@ def test_subscriber_refusing_with_4xx_does_not_open_the_breaker(
 
     assert breaker(events_stack, "picky") == "closed"
     assert events_stack.count("webhooks-dlq") == 1
+
+
+def test_event_for_a_document_that_does_not_exist_is_dead_lettered_and_never_delivered(
+    events_stack: EventsStack, webhooks: Any, receivers: Start
+) -> None:
+    receiver = receivers()
+    subscribe(events_stack, "all", receiver.url)
+    (delivered,) = publish_processed(events_stack, 1)
+    events_stack.publish("document.processed", "doc_0123456789abcdef0123456789abcdef")
+
+    drain(events_stack, "webhooks", webhooks.handler)
+
+    assert [json.loads(r["body"])["document_id"] for r in receiver.requests] == [delivered]
+    assert events_stack.count("webhooks-dlq") == 1
+    assert events_stack.count("webhooks") == 0
+
+
+def test_poison_messages_fail_alone_with_typed_errors_and_the_rest_is_delivered(
+    events_stack: EventsStack, webhooks: Any, receivers: Start, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver = receivers()
+    subscribe(events_stack, "all", receiver.url)
+    delivered = publish_processed(events_stack, 2)
+    sqs = events_stack.client("sqs")
+    poison = [
+        "[" * 5000 + "]" * 5000,  # RecursionError before issue 11
+        json.dumps(
+            {"Type": "Notification", "MessageId": "x", "Message": "{}", "MessageAttributes": []}
+        ),  # AttributeError before issue 11
+        json.dumps(
+            {"Type": "Notification", "MessageId": "y", "Message": '{"document_id": Infinity}'}
+        ),
+    ]
+    for body in poison:
+        sqs.send_message(QueueUrl=events_stack.queues["webhooks"].url, MessageBody=body)
+
+    capsys.readouterr()
+    drain(events_stack, "webhooks", webhooks.handler)
+
+    documents = sorted(json.loads(r["body"])["document_id"] for r in receiver.requests)
+    assert documents == sorted(delivered)
+    assert events_stack.count("webhooks-dlq") == len(poison)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    failures = {e["error"] for e in logged if e.get("event") == "batch_item_failed"}
+    assert failures == {"InvalidInputError"}
