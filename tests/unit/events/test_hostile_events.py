@@ -14,6 +14,7 @@ import copy
 import gzip
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,8 +147,9 @@ SCHEDULED_EVENT = {
     "resources": ["arn:aws:events:us-east-1:123456789012:rule/docflow-dev-digest"],
     "detail": {},
 }
-with open("tests/events/s3_object_created.json") as _handle:
-    S3_EVENT = json.load(_handle)
+S3_EVENT = json.loads(
+    (Path(__file__).resolve().parents[2] / "events" / "s3_object_created.json").read_text()
+)
 
 VIEWS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "sqs": (SqsEvent.from_event, SQS_EVENT),
