@@ -158,6 +158,45 @@ def test_every_retryable_error_class_is_retried_by_name() -> None:
     assert retryable <= retried, f"retryable but not retried: {retryable - retried}"
 
 
+def test_a_refused_file_goes_to_reject_without_a_function_error() -> None:
+    # Extract returns the rejection: a Choice sends it on. A transform iteration returns it and
+    # ends in a Fail state named RejectedError, which the Map's first Catch sends to Reject.
+    states = definition()["States"]
+    assert states["ExtractMetadata"]["Next"] == "Extracted"
+    assert states["Extracted"]["Choices"] == [
+        {"Variable": "$.metadata.rejection", "IsPresent": True, "Next": "Reject"}
+    ]
+    assert states["Extracted"]["Default"] == "Transform"
+    transform = states["Transform"]
+    assert transform["Catch"][0] == {
+        "ErrorEquals": [errors.RejectedError.__name__],
+        "ResultPath": "$.error",
+        "Next": "Reject",
+    }
+    inner = transform["ItemProcessor"]["States"]
+    assert inner["TransformJob"]["Next"] == "Transformed"
+    assert inner["Transformed"]["Choices"][0]["Variable"] == "$.rejection"
+    refused = inner[inner["Transformed"]["Choices"][0]["Next"]]
+    assert refused == {
+        "Type": "Fail",
+        "Error": errors.RejectedError.__name__,
+        "CausePath": "States.JsonToString($.rejection)",
+    }
+    # Reject ends in a Succeed state: a rejected document is no failed execution.
+    assert states[states["Reject"]["Next"]]["Type"] == "Succeed"
+
+
+def test_no_task_catches_a_rejection_subclass_by_name() -> None:
+    # Step Functions matches names exactly; rejections travel as results, named once.
+    subclasses = {
+        cls.__name__
+        for cls in _docflow_error_classes()
+        if issubclass(cls, errors.RejectedError) and cls is not errors.RejectedError
+    }
+    assert subclasses
+    assert subclasses.isdisjoint(error_names(definition()["States"]))
+
+
 def _compiled_template(stage: str) -> Path | None:
     """The newest compiled template of `stage` that is current with the definition."""
     name = "cloudformation-template-update-stack.json"
