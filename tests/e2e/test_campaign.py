@@ -558,11 +558,14 @@ def campaign(local_stack: LocalStack) -> Report:
     saved = {}
     for queue in ("notify", "webhooks"):
         url = _queue_url(local, queue)
-        saved[url] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
-            "Attributes"
-        ]
+        saved[url] = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout", "Policy"]
+        )["Attributes"]
+        # The queue policy goes with it: moto's SetQueueAttributes drops a policy the request
+        # does not name (AWS keeps it), and then the topic could no longer deliver.
         sqs.set_queue_attributes(
-            QueueUrl=url, Attributes={"VisibilityTimeout": QUEUE_VISIBILITY_SECONDS}
+            QueueUrl=url,
+            Attributes={**saved[url], "VisibilityTimeout": QUEUE_VISIBILITY_SECONDS},
         )
     try:
         _run(local, report, receiver, since_ms)
