@@ -115,19 +115,24 @@ class Processing:
             )
         return document
 
-    def _discard_if_abandoned(self, document_id: str) -> None:
+    def _discard_if_abandoned(self, document_id: str) -> bool:
         """Remove what a transform just wrote if the workflow gave the document up meanwhile.
 
         A Map iteration still running when another fails can write after compensation
-        started. Compensation marks the document failed before it deletes, so either its
-        delete sees this write, or this check sees the failed status.
+        started. Compensation (and Reject) mark the document before they delete, so either
+        their delete sees this write, or this check sees the status. A rejected document is
+        no error of this task (True: the output is discarded, the Map already ended).
         """
         document = self._document(document_id)
         if document.status in {Status.FAILED, Status.REJECTED}:
             self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+            if document.status is Status.REJECTED:
+                log.info("output_discarded", document_id=document_id, status=str(document.status))
+                return True
             raise errors.ConflictError(
                 f"abandoned: document {document_id} is {document.status}; output discarded"
             )
+        return False
 
     # -- tasks -----------------------------------------------------------------------------
 
@@ -184,7 +189,8 @@ class Processing:
         rendition = images.render(data, job.value, self.config.image_limits)
         key = output_key(source.document_id, f"{job.value}.{rendition.extension}")
         self.objects.put(self.config.bucket, key, rendition.data, rendition.content_type)
-        self._discard_if_abandoned(source.document_id)
+        if self._discard_if_abandoned(source.document_id):
+            return {"job": job.value, "discarded": True}
         log.info(
             "image_rendered",
             document_id=source.document_id,
@@ -219,7 +225,8 @@ class Processing:
                 self.config.bucket, records_key, records_file, "application/x-ndjson"
             )
             self.objects.upload(self.config.bucket, errors_key, errors_file, "application/x-ndjson")
-        self._discard_if_abandoned(source.document_id)
+        if self._discard_if_abandoned(source.document_id):
+            return {"job": Job.RECORDS.value, "discarded": True}
         log.info(
             "csv_normalised",
             document_id=source.document_id,

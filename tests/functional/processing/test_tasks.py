@@ -284,3 +284,13 @@ def test_a_transform_finishing_after_compensation_discards_its_output(proc: Proc
     with pytest.raises(ConflictError, match="abandoned"):
         proc.run("processTransform", {**state, "job": "thumbnail"})
     assert proc.keys(f"processed/{state['document_id']}/") == []
+
+
+def test_a_transform_finishing_after_reject_discards_its_output_without_an_error(
+    proc: Proc,
+) -> None:
+    state = image_state(proc, status=Status.PROCESSING)
+    proc.store.transition(proc.doc(state["document_id"]), Status.REJECTED, "test", reason="x: y")
+    result = proc.run("processTransform", {**state, "job": "web"})
+    assert result == {"job": "web", "discarded": True}
+    assert proc.keys(f"processed/{state['document_id']}/") == []
