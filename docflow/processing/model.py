@@ -156,7 +156,7 @@ def failure_reason(error: Any) -> str:
     """The reason a system fault gives the record: `<code>: <message>`, code first.
 
     From a Catch's error output (`{"Error": ..., "Cause": ...}`). A docflow error keeps its
-    message, led by its code; a Step Functions or Lambda service error keeps its name. Any
+    message, led by its code; a Step Functions error keeps its name. Any
     other exception (a bug) is not described to the client: its class name and text, which
     may carry internals, stay in the task's log. The stack is never kept.
     """
@@ -171,7 +171,9 @@ def failure_reason(error: Any) -> str:
         return short_reason(f"{codes[name]}: {message or name}")
     if name == "States.Timeout":
         return "task_timeout: a processing step did not finish in time"
-    if name.startswith(("States.", "Lambda.")):
+    if name.startswith("Lambda."):  # Lambda.ServiceException and kin: named in the log only
+        return "system_error: the Lambda service could not run a processing step"
+    if name.startswith("States."):
         return short_reason(f"system_error: the processing workflow stopped on {name}")
     return "internal_error: processing stopped on an unexpected error; operators have the details"
 

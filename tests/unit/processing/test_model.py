@@ -88,6 +88,10 @@ def _lambda_error(name: str, message: str) -> dict[str, str]:
             {"Error": "States.DataLimitExceeded"},
             "system_error: the processing workflow stopped on States.DataLimitExceeded",
         ),
+        (
+            {"Error": "Lambda.ServiceException", "Cause": "the service failed"},
+            "system_error: the Lambda service could not run a processing step",
+        ),
         (None, "unknown_error: the workflow failed without an error description"),
     ],
 )
