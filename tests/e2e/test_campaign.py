@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from tests.e2e import hostile
 from tests.e2e.conftest import FINAL, LocalStack
@@ -393,6 +394,21 @@ def _check_messages(
                 "messages_accounted", f"{queue}: {left} message(s) still in the source queue"
             )
     dead = {queue: _drain(local, f"{queue}-dlq") for queue in ("notify", "webhooks")}
+    for queue in ("notify", "webhooks"):
+        # The topic's own dead letters (a subscription's redrive policy), where they exist:
+        # a message there never reached its queue.
+        try:
+            undelivered = _drain(local, f"{queue}-delivery-dlq")
+        except ClientError as exc:
+            if "NonExistentQueue" in str(exc) or "QueueDoesNotExist" in str(exc):
+                continue
+            raise
+        for message in undelivered:
+            report.violate(
+                "messages_accounted",
+                f"the topic could not deliver to {queue} ({_case_of(message) or 'an event'}): "
+                f"{_short(message['Body'], 200)}",
+            )
     found: dict[str, set[str]] = {queue: set() for queue in dead}
     for queue, messages in dead.items():
         for message in messages:
