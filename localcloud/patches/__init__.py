@@ -14,6 +14,7 @@ from collections.abc import Callable
 from localcloud.patches import (
     awslambda,
     cloudformation,
+    consistency,
     errors,
     events,
     lambda_checks,
@@ -50,6 +51,8 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("s3-event-async", events.s3_notification_async),
     ("sns-lambda-event", events.sns_lambda_event),
     ("sqs-event-source-poller", sqs.event_source_poller),
+    ("sqs-set-attributes-keeps-policy", consistency.sqs_attributes_keep_the_policy),
+    ("dynamodb-atomic-conditional-writes", consistency.dynamodb_atomic_writes),
     ("stream-pollers", streams.stream_pollers),
     ("lambda-response-payload-limit", payloads.lambda_response_limit),
     ("sqs-message-size-in-bytes", payloads.sqs_message_limits),

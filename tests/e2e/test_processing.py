@@ -90,11 +90,14 @@ def test_an_approval_nobody_gives_expires_and_rejects(local_stack: LocalStack) -
     assert _outputs(local_stack, document_id) == []
 
 
-def test_a_permanently_failing_transform_is_compensated(local_stack: LocalStack) -> None:
-    # A JPEG whose header reads fine (extract passes) but whose pixel data is cut off.
+def test_an_image_cut_off_after_its_header_is_rejected_without_outputs(
+    local_stack: LocalStack,
+) -> None:
+    # A JPEG whose header reads fine (extract passes) but whose pixel data is cut off: the
+    # client's file, so `rejected` with its reason code, and no rendition left behind.
     data = image_bytes(1200, 800)
     document_id = local_stack.upload("cut.jpg", "image/jpeg", data[: len(data) // 3])
     final = local_stack.wait_status(document_id, FINAL)
-    assert final["status"] == "failed", final
-    assert "corrupt_image" in final["reason"]
+    assert final["status"] == "rejected", final
+    assert final["reason"].startswith("corrupt_image: "), final
     assert _outputs(local_stack, document_id) == []
