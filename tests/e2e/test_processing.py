@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import FINAL, LocalStack
+from tests.e2e.conftest import FINAL, LocalStack, wait_for
 from tests.processing_samples import csv_bytes, image_bytes
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +19,11 @@ def _outputs(local: LocalStack, document_id: str) -> list[str]:
         Bucket=local.description["documents_bucket"], Prefix=f"processed/{document_id}/"
     )
     return sorted(v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", []))
+
+
+def _wait_no_outputs(local: LocalStack, document_id: str) -> None:
+    """Reject marks the document, then removes its outputs in the same task: wait for both."""
+    wait_for(lambda: not _outputs(local, document_id), timeout=60)
 
 
 def test_an_image_is_processed_into_a_thumbnail_and_a_web_rendition(
@@ -79,7 +84,7 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_no_output(local_stack: Lo
     final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "rejected", final
     assert final["reason"].startswith("rejected_by_approver")
-    assert _outputs(local_stack, document_id) == []
+    _wait_no_outputs(local_stack, document_id)
 
 
 def test_an_approval_nobody_gives_expires_and_rejects(local_stack: LocalStack) -> None:
@@ -87,7 +92,7 @@ def test_an_approval_nobody_gives_expires_and_rejects(local_stack: LocalStack) -
     final = local_stack.wait_status(document_id, FINAL, timeout=240)
     assert final["status"] == "rejected", final
     assert final["reason"].startswith("approval_expired")
-    assert _outputs(local_stack, document_id) == []
+    _wait_no_outputs(local_stack, document_id)
 
 
 def test_an_image_cut_off_after_its_header_is_rejected_without_outputs(
@@ -100,4 +105,4 @@ def test_an_image_cut_off_after_its_header_is_rejected_without_outputs(
     final = local_stack.wait_status(document_id, FINAL)
     assert final["status"] == "rejected", final
     assert final["reason"].startswith("corrupt_image: "), final
-    assert _outputs(local_stack, document_id) == []
+    _wait_no_outputs(local_stack, document_id)
