@@ -336,45 +336,41 @@ def cfn_resource_failures(cloud: LocalCloud) -> None:
     original_create = parsing.parse_and_create_resource
     original_update = parsing.parse_and_update_resource
 
-    def parse_and_create_resource(
-        logical_id: str,
-        resource_json: dict[str, Any],
-        resources_map: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        try:
-            return original_create(
-                logical_id, resource_json, resources_map, account_id, region_name
-            )
-        except ResourceFailedError:
-            raise
-        except Exception as exc:
-            resource_type = str(resource_json.get("Type", ""))
-            raise ResourceFailedError(
-                logical_id, resource_type, "CREATE", handler_message(exc, resource_type), ""
-            ) from exc
+    def failing_as(operation: str, original: Any) -> Any:
+        """`original` (moto's create or update of one resource) with its error recorded as
+        the resource's failure, as CloudFormation's handlers report it."""
 
-    def parse_and_update_resource(
-        logical_id: str,
-        resource_json: dict[str, Any],
-        resources_map: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        try:
-            return original_update(
-                logical_id, resource_json, resources_map, account_id, region_name
-            )
-        except ResourceFailedError:
-            raise
-        except Exception as exc:
-            resource_type = str(resource_json.get("Type", ""))
-            current = resources_map._parsed_resources.get(logical_id)
-            physical = str(getattr(current, "physical_resource_id", "") or "")
-            raise ResourceFailedError(
-                logical_id, resource_type, "UPDATE", handler_message(exc, resource_type), physical
-            ) from exc
+        def parse_and_apply_resource(
+            logical_id: str,
+            resource_json: dict[str, Any],
+            resources_map: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            try:
+                return original(logical_id, resource_json, resources_map, account_id, region_name)
+            except ResourceFailedError:
+                raise
+            except Exception as exc:
+                resource_type = str(resource_json.get("Type", ""))
+                current = resources_map._parsed_resources.get(logical_id)
+                physical = (
+                    str(getattr(current, "physical_resource_id", "") or "")
+                    if operation == "UPDATE"
+                    else ""
+                )
+                raise ResourceFailedError(
+                    logical_id,
+                    resource_type,
+                    operation,
+                    handler_message(exc, resource_type),
+                    physical,
+                ) from exc
+
+        return parse_and_apply_resource
+
+    parse_and_create_resource = failing_as("CREATE", original_create)
+    parse_and_update_resource = failing_as("UPDATE", original_update)
 
     original_execute = CloudFormationBackend.execute_change_set
     original_create_stack = CloudFormationBackend.create_stack
