@@ -264,58 +264,6 @@ def sns_subscription(cloud: LocalCloud) -> None:
     assert SnsSubscription.cloudformation_type() == "AWS::SNS::Subscription"
 
 
-class S3BucketPolicy(CloudFormationModel):
-    """AWS::S3::BucketPolicy: puts the policy document on the bucket."""
-
-    def __init__(self, bucket: str) -> None:
-        self.bucket = bucket
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.bucket
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> S3BucketPolicy:
-        from moto.utilities.utils import get_partition
-
-        properties = cloudformation_json["Properties"]
-        backend = s3_backends[account_id][get_partition(region_name)]
-        document = properties["PolicyDocument"]
-        backend.put_bucket_policy(
-            properties["Bucket"],
-            (document if isinstance(document, str) else json.dumps(document)).encode(),
-        )
-        return cls(properties["Bucket"])
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> S3BucketPolicy:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-
 def s3_bucket_policy(cloud: LocalCloud) -> None:
     """AWS::S3::BucketPolicy puts the bucket policy (moto has no model for it).
 
@@ -349,7 +297,7 @@ class _PolicyAttachment:
     A mixin: moto finds models among CloudFormationModel's direct subclasses only."""
 
     TYPE = ""
-    TARGETS = ""  # the property listing the resources
+    TARGETS = ""  # the property naming the resource, or listing them
 
     def __init__(self, targets: list[str]) -> None:
         self.targets = targets
@@ -382,7 +330,8 @@ class _PolicyAttachment:
         properties = cloudformation_json["Properties"]
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
-        targets = [str(t) for t in properties[cls.TARGETS]]
+        named = properties[cls.TARGETS]
+        targets = [str(t) for t in (named if isinstance(named, list) else [named])]
         for target in targets:
             cls.attach(target, text, account_id, region_name)
         return cls(targets)
@@ -414,6 +363,19 @@ class SqsQueuePolicy(_PolicyAttachment, CloudFormationModel):
 
         name = target.rstrip("/").rsplit("/", 1)[-1]
         sqs_backends[account_id][region_name].queues[name].policy = document
+
+
+class S3BucketPolicy(_PolicyAttachment, CloudFormationModel):
+    TYPE = "AWS::S3::BucketPolicy"
+    TARGETS = "Bucket"  # a bucket name
+
+    @classmethod
+    def attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        from moto.utilities.utils import get_partition
+
+        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(
+            target, document.encode()
+        )
 
 
 class SnsTopicPolicy(_PolicyAttachment, CloudFormationModel):
