@@ -86,6 +86,7 @@ test: deps checkov-venv lint typecheck
 	DOCFLOW_PACKAGED_DIR=.package/gates $(VENV)/bin/pytest
 
 package: deps
+	$(PY) -m gates config $(STAGE)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .package/$(STAGE)
 
 # Infrastructure gates (issue 7, docs/operations.md): the config schema, every stage packaged

@@ -53,8 +53,9 @@ def validate_stage(
     `reservedConcurrency` must name one of them.
     """
     validator = Draft7Validator(dict(schema if schema is not None else load_schema()))
+    where = _where(stage)
     findings = [
-        Finding("config", f"stage {stage}", _describe(error))
+        Finding("config", where, _describe(error))
         for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     ]
     tags = config.get("tags")
@@ -62,7 +63,7 @@ def validate_stage(
         findings.append(
             Finding(
                 "config",
-                f"stage {stage}",
+                where,
                 f"key tags.stage: expected {stage!r} (the stage's name; its budget filters "
                 f"on it), got {tags['stage']!r}",
             )
@@ -73,12 +74,17 @@ def validate_stage(
             findings.append(
                 Finding(
                     "config",
-                    f"stage {stage}",
+                    where,
                     f"key reservedConcurrency.{name}: expected the name of a function "
                     f"({', '.join(sorted(function_names))}), got {name!r}",
                 )
             )
     return findings
+
+
+def _where(stage: str) -> str:
+    """The user's file, as the plugin names it: `config/dev.yml (stage dev)`."""
+    return f"config/{stage}.yml (stage {stage})"
 
 
 def _key(path: Any) -> str:
@@ -99,6 +105,10 @@ def _describe(error: ValidationError) -> str:
         allowed = ", ".join(sorted(schema.get("properties", {})))
         return f"key {key}: {error.message}; expected only: {allowed}"
     expected = schema.get("description") or _expected_from(schema) or str(error.validator)
+    if error.validator == "enum":
+        # The description says what the values mean; the list says which ones to write.
+        allowed = ", ".join(json.dumps(v) for v in schema["enum"])
+        return f"key {key}: expected {expected}, got {error.instance!r}; allowed: {allowed}"
     return f"key {key}: expected {expected}, got {error.instance!r} ({error.message})"
 
 
@@ -121,7 +131,7 @@ def validate_all(
         try:
             config = load_stage(stage, config_dir)
         except (OSError, ValueError, yaml.YAMLError) as exc:
-            findings.append(Finding("config", f"stage {stage}", str(exc)))
+            findings.append(Finding("config", _where(stage), str(exc)))
             continue
         findings.extend(validate_stage(stage, config, schema, function_names))
     return findings

@@ -205,7 +205,17 @@ def table(stack: dict[str, Any]) -> str:
     return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)
 
 
+def check_config(stage: str) -> None:
+    """config/<stage>.yml against config/schema.json before osls sees it (file, key, values)."""
+    from gates import config as stage_config
+
+    findings = stage_config.validate_all((stage,))
+    if findings:
+        raise DeployError("\n".join(f"{finding.where}: {finding.message}" for finding in findings))
+
+
 def up(state_dir: Path, port: int, api_port: int, stage: str = "local") -> int:
+    check_config(stage)
     info = server.running(state_dir)
     started = time.monotonic()
     if info is None:

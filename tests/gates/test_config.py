@@ -58,6 +58,11 @@ def test_every_stage_config_matches_the_schema() -> None:
             "key functions.api.timeout: expected seconds, 1-900, got 901",
         ),
         (
+            lambda c: c.update(logRetentionDays=13),
+            "key logRetentionDays: expected a retention CloudWatch Logs accepts, got 13; "
+            "allowed: 1, 3, 5, 7, 14, 30, 60, 90,",
+        ),
+        (
             lambda c: c["tags"].update(stage="dev"),
             "key tags.stage: expected 'prod'",
         ),
@@ -71,7 +76,8 @@ def test_a_seeded_mistake_is_reported_with_stage_key_and_expected_value(
 
     messages = _messages(stage_config.validate_stage("prod", config, schema))
 
-    assert any(expected in m and m.startswith("[config] stage prod:") for m in messages), messages
+    where = "[config] config/prod.yml (stage prod):"
+    assert any(expected in m and m.startswith(where) for m in messages), messages
 
 
 def test_reserved_concurrency_must_name_a_defined_function(schema: dict[str, Any]) -> None:
@@ -83,8 +89,8 @@ def test_reserved_concurrency_must_name_a_defined_function(schema: dict[str, Any
     )
 
     assert messages == [
-        "[config] stage dev: key reservedConcurrency.apj: expected the name of a function "
-        "(api, intake), got 'apj'"
+        "[config] config/dev.yml (stage dev): key reservedConcurrency.apj: expected the name of "
+        "a function (api, intake), got 'apj'"
     ]
 
 

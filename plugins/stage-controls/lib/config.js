@@ -41,6 +41,11 @@ function describe(schema, error, config) {
     .slice(1)
     .reduce((node, part) => (node == null ? node : node[part]), config);
   const expected = at.description || (at.enum ? `one of ${at.enum.join(', ')}` : error.message);
+  if (error.keyword === 'enum') {
+    // The description says what the values mean; the list says which ones to write.
+    const allowed = error.params.allowedValues.map((v) => JSON.stringify(v)).join(', ');
+    return `key ${key}: expected ${expected}, got ${JSON.stringify(value)}; allowed: ${allowed}`;
+  }
   return `key ${key}: expected ${expected}, got ${JSON.stringify(value)} (${error.message})`;
 }
 
