@@ -1,10 +1,13 @@
 """Cold start of each handler and warm overhead of the shared decorator.
 
-Cold: fresh Python processes, interleaved, median of N. Each handler process imports its
-module and serves a first invocation that needs no AWS call, then creates one boto3 client
-(as any real first invocation does); the baseline process only imports boto3 and creates
-one client. Ratio = handler / baseline; the target is <= 1.15 with tracing off. With
-tracing on, the X-Ray SDK is imported on the first invocation (the no-op tracer otherwise).
+Init (every function of the template): fresh Python processes, interleaved, median of N.
+Each process imports the function's handler module (what Lambda bills as the init phase),
+then creates one boto3 client; the baseline process only imports boto3 and creates one
+client. Ratio = handler / baseline, on CPU time (user + system of the process: stable on a
+loaded machine) and on wall time; the target is <= 1.10.
+
+Cold (api and intake): the same with a first invocation that needs no AWS call, with tracing
+off and on (with tracing on, the X-Ray SDK is imported on the first invocation).
 
 Warm: in one process, a decorated no-op handler against the same bare function.
 
@@ -17,11 +20,22 @@ import argparse
 import compileall
 import os
 import py_compile
+import re
 import sys
 import time
 from typing import Any
 
-from bench.common import ROOT, median, time_process, write_results
+import yaml
+
+from bench.common import (
+    ROOT,
+    lambda_site,
+    measure_process,
+    median,
+    site_environment,
+    time_process,
+    write_results,
+)
 
 ENV = {
     "AWS_REGION": "us-east-1",
@@ -45,6 +59,8 @@ TRACING_ON = {
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
     ),
 }
+# No site-packages: the process sees the Lambda-like site and the project (PYTHONPATH) only.
+ISOLATED = ("-S",)
 CLIENT = "import boto3; boto3.client('s3')"
 CONTEXT = (
     "class C:\n aws_request_id='r'; function_name='f'; function_version='1'\n"
@@ -59,6 +75,83 @@ HANDLERS = {
     ),
     "intake": ("handlers.intake", "{'Records': []}"),
 }
+
+
+# A plausible value per settings type, for the variables a handler requires at import.
+_SAMPLE = {"int": "60", "bool": "false", "tuple[str, ...]": "a,b", "str": "bench"}
+_REQUIRED = re.compile(r"^\s+\w+: (?P<type>[^=]+?) = env\(\"(?P<name>[A-Z0-9_]+)\"\)", re.M)
+_SPECIFIC = {
+    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
+    "EVENTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench",
+    "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-alerts",
+    "NOTIFY_SENDER": "docflow@example.com",
+    "NOTIFY_ADDRESS_TEMPLATE": "{owner}@example.com",
+    "DIGEST_RECIPIENTS": "ops@example.com",
+    "SWEEP_RULES": "accepted:15:redrive,awaiting_upload:1440:fail",
+}
+
+
+def required_environment() -> dict[str, str]:
+    """Every variable a settings class requires, with a value its parser accepts."""
+    values: dict[str, str] = {}
+    for package in ("handlers", "shared", "docflow"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for match in _REQUIRED.finditer(path.read_text()):
+                values[match["name"]] = _SAMPLE[match["type"].strip()]
+    return {**values, **_SPECIFIC}
+
+
+def template_functions() -> dict[str, str]:
+    """Function name -> handler module, for every function serverless.yml deploys."""
+    found: dict[str, str] = {}
+    for path in [ROOT / "serverless.yml", *sorted((ROOT / "functions").glob("*.yml"))]:
+        # The files hold CloudFormation short forms (!Ref ...): read them as plain strings.
+        loader = type("Loader", (yaml.SafeLoader,), {})
+        loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
+        document = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - SafeLoader subclass
+        functions = document.get("functions", {}) if path.name == "serverless.yml" else document
+        for entry in functions if isinstance(functions, list) else [functions]:
+            if isinstance(entry, dict):
+                for name, spec in entry.items():
+                    if isinstance(spec, dict) and "handler" in spec:
+                        found[name] = spec["handler"].rsplit(".", 1)[0].replace("/", ".")
+    return found
+
+
+def init(runs: int) -> dict[str, Any]:
+    """Import each function's handler, then one client; against the client alone."""
+    _compile_ahead()
+    env = site_environment(
+        {**os.environ, **ENV, **required_environment(), "DOCFLOW_TRACING": "false"}, lambda_site()
+    )
+    env.pop("AWS_ENDPOINT_URL", None)
+    variants = {"baseline": CLIENT}
+    variants.update(
+        {name: f"import {module}\n{CLIENT}\n" for name, module in template_functions().items()}
+    )
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for _ in range(runs):  # interleaved, so drift on a shared machine hits all alike
+        for name, code in variants.items():
+            samples[name].append(measure_process(code, env, ISOLATED))
+    base_wall = median([wall for wall, _ in samples["baseline"]])
+    base_cpu = median([cpu for _, cpu in samples["baseline"]])
+    functions: dict[str, Any] = {}
+    for name in variants:
+        if name == "baseline":
+            continue
+        wall, cpu = median([w for w, _ in samples[name]]), median([c for _, c in samples[name]])
+        functions[name] = {
+            "cpu_ms": cpu,
+            "cpu_ratio": round(cpu / base_cpu, 3),
+            "wall_ms": wall,
+            "wall_ratio": round(wall / base_wall, 3),
+        }
+    return {
+        "baseline_cpu_ms": base_cpu,
+        "baseline_wall_ms": base_wall,
+        "runs": runs,
+        "functions": functions,
+    }
 
 
 def _handler_code(module: str, event: str) -> str:
@@ -81,7 +174,7 @@ def _compile_ahead() -> None:
 
 def cold(runs: int) -> dict[str, Any]:
     _compile_ahead()
-    base_env = {**os.environ, **ENV}
+    base_env = site_environment({**os.environ, **ENV}, lambda_site())
     base_env.pop("AWS_ENDPOINT_URL", None)
     variants = {"baseline": (CLIENT, base_env)}
     for name, (module, event) in HANDLERS.items():
@@ -91,7 +184,7 @@ def cold(runs: int) -> dict[str, Any]:
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(runs):  # interleaved, so drift on a shared machine hits all alike
         for name, (code, env) in variants.items():
-            samples[name].append(time_process(code, env))
+            samples[name].append(time_process(code, env, ISOLATED))
     baseline = median(samples["baseline"])
     results: dict[str, Any] = {"baseline_ms": baseline, "runs": runs, "handlers": {}}
     for name in HANDLERS:
@@ -143,8 +236,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    results = {"cold": cold(args.runs), "warm": warm()}
+    results = {"init": init(args.runs), "cold": cold(args.runs), "warm": warm()}
     path = write_results("coldstart", results)
+    init_results = results["init"]
+    print(
+        f"init baseline (import boto3 + one client): {init_results['baseline_cpu_ms']} ms CPU, "
+        f"{init_results['baseline_wall_ms']} ms wall"
+    )
+    for name, row in init_results["functions"].items():
+        print(
+            f"{name:24} init {row['cpu_ms']:8.1f} ms CPU  ratio {row['cpu_ratio']:.3f}   "
+            f"wall {row['wall_ms']:8.1f} ms  ratio {row['wall_ratio']:.3f}"
+        )
     cold_results = results["cold"]
     print(f"baseline (import boto3 + one client): {cold_results['baseline_ms']} ms")
     for name, row in cold_results["handlers"].items():
