@@ -299,7 +299,7 @@ def main() -> None:
     parser.add_argument("--stack-dir", type=Path, default=None)
     args = parser.parse_args()
     with _stack(args.stack_dir) as (described, state_dir, deploy_s):
-        api_url, key = described["api_url"], described["api_keys"][OWNER]["key"]
+        api_url, key = described["api_url"], described["api_keys"][f"{OWNER}-submit"]["key"]
         pid = int(json.loads((state_dir / server.INFO_FILE).read_text())["pid"])
         print(
             f"local stack at {api_url} (server pid {pid}); baseline of {args.baseline}", flush=True

@@ -26,6 +26,9 @@ class ApiSettings(Settings):
     max_upload_bytes: int = env("MAX_UPLOAD_BYTES")
     allowed_types: tuple[str, ...] = env("ALLOWED_TYPES")
     upload_url_ttl_seconds: int = env("UPLOAD_URL_TTL_SECONDS", 900)
+    # How long an environment trusts its copy of the key list: the bound on how long a
+    # revoked key keeps working (config api.keyCacheSeconds; docs/operations.md).
+    api_key_cache_seconds: int = env("API_KEY_CACHE_SECONDS", 30)
 
 
 settings = ApiSettings.load()
@@ -33,7 +36,8 @@ store = DocumentStore(settings.documents_table)
 presigner = S3Presigner(settings.documents_bucket)
 approvals = Approvals(settings.documents_table)
 tasks = Tasks()
-keys = KeyRing(lambda refresh: secrets.get_secret_json(settings.api_keys_secret, refresh=refresh))
+key_cache = secrets.SecretCache(ttl_seconds=settings.api_key_cache_seconds)
+keys = KeyRing(lambda refresh: key_cache.get_json(settings.api_keys_secret, refresh=refresh))
 policy = service.UploadPolicy(
     settings.max_upload_bytes, frozenset(settings.allowed_types), settings.upload_url_ttl_seconds
 )

@@ -25,9 +25,14 @@ STACK_FILE = "stack.json"
 KEYS_FILE = "demo-api-keys.json"  # survives `down`, so the demo owners keep their keys
 REGION = "us-east-1"
 # Two separate owners, so the demo and the tests can show that one owner cannot see the other's
-# documents. Keys are created once per state directory and put back after a restart (moto keeps
-# everything in memory; the stage secret is re-created empty by each fresh deploy).
-DEMO_OWNERS = (("demo-alice", ("submit", "approve")), ("demo-bob", ("submit", "approve")))
+# documents; each owner has a submit-only key and an approve-only key, since the key that
+# submitted a document may not decide on it (separation of duties). Keys are created once per
+# state directory and put back after a restart (moto keeps everything in memory; the stage
+# secret is re-created empty by each fresh deploy).
+DEMO_OWNERS = ("demo-alice", "demo-bob")
+DEMO_KEYS = tuple(
+    (f"{owner}-{role}", owner, (role,)) for owner in DEMO_OWNERS for role in ("submit", "approve")
+)
 
 
 class DeployError(RuntimeError):
@@ -122,26 +127,47 @@ def _stack_resources(
 
 
 def _api_keys(endpoint_url: str, secret_name: str, previous: dict[str, Any]) -> dict[str, Any]:
-    """The demo owners' keys, present in the secret (added, or put back after a restart)."""
+    """The demo keys, present in the secret (added, or put back after a restart).
+
+    Keyed by name (`demo-alice-submit`, ...); each entry has its key_id, key, owner and roles.
+    Demo keys of an earlier layout (the ones `previous` holds under other names) leave the
+    secret, so no old key with both roles keeps working.
+    """
     from docflow.api.auth import hash_key, key_entry, new_key
 
     client = _client("secretsmanager", endpoint_url)
     value = json.loads(client.get_secret_value(SecretId=secret_name)["SecretString"])
+    wanted_ids = {f"k-{name}-local" for name, _, _ in DEMO_KEYS}
+    stale_ids = {
+        str(entry.get("key_id"))
+        for name, entry in previous.items()
+        if isinstance(entry, dict) and name not in {n for n, _, _ in DEMO_KEYS}
+    } - wanted_ids
     entries = value.setdefault("keys", [])
+    kept = [entry for entry in entries if entry.get("key_id") not in stale_ids]
+    changed = len(kept) != len(entries)
+    value["keys"] = entries = kept
     stored = {entry.get("sha256") for entry in entries}
     keys: dict[str, Any] = {}
-    changed = False
-    for owner, roles in DEMO_OWNERS:
-        known = previous.get(owner) or {}
+    for name, owner, roles in DEMO_KEYS:
+        known = previous.get(name) or {}
         key = known.get("key") or new_key()
-        key_id = known.get("key_id") or f"k-{owner}-local"
+        key_id = f"k-{name}-local"
         if hash_key(key) not in stored:
             entries.append(key_entry(key_id, owner, key, roles))
             changed = True
-        keys[owner] = {"key_id": key_id, "key": key, "roles": list(roles)}
+        keys[name] = {"key_id": key_id, "key": key, "owner": owner, "roles": list(roles)}
     if changed:
         client.put_secret_value(SecretId=secret_name, SecretString=json.dumps(value))
     return keys
+
+
+def demo_key(stack: dict[str, Any], owner: str, role: str = "submit") -> str:
+    """The key of a demo owner with exactly `role` (from a `.local/stack.json` description)."""
+    for entry in stack["api_keys"].values():
+        if entry["owner"] == owner and entry["roles"] == [role]:
+            return str(entry["key"])
+    raise KeyError(f"no {role} key for owner {owner!r} in the stack description")
 
 
 def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dict[str, Any]:
@@ -199,7 +225,7 @@ def table(stack: dict[str, Any]) -> str:
         ("documents bucket", stack["documents_bucket"]),
         *((f"table {name}", physical) for name, physical in stack["tables"].items()),
         ("state machine", stack["state_machine_arn"] or "-"),
-        *((f"API key {owner}", entry["key"]) for owner, entry in stack["api_keys"].items()),
+        *((f"API key {name}", entry["key"]) for name, entry in stack["api_keys"].items()),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)

@@ -109,16 +109,21 @@ def scenario(processing: bool) -> list[Case]:
 
 
 class Client:
-    def __init__(self, api_url: str, keys: dict[str, str]) -> None:
+    """Calls the API as a demo owner: with its submit-only key, or its approve-only key for
+    decisions (the key that submitted a document may not decide on it)."""
+
+    def __init__(self, api_url: str, keys: dict[tuple[str, str], str]) -> None:
         self.api_url = api_url.rstrip("/")
         self.keys = keys
         self.http = requests.Session()
 
-    def call(self, owner: str, method: str, path: str, body: Any = None) -> Any:
+    def call(
+        self, owner: str, method: str, path: str, body: Any = None, role: str = "submit"
+    ) -> Any:
         response = self.http.request(
             method,
             f"{self.api_url}{path}",
-            headers={"x-api-key": self.keys[owner]},
+            headers={"x-api-key": self.keys[(owner, role)]},
             json=body,
             timeout=HTTP_TIMEOUT_S,
         )
@@ -291,7 +296,11 @@ class FanOut:
 
 def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
     stack = _load_stack(stack_path)
-    keys = {owner: entry["key"] for owner, entry in stack["api_keys"].items()}
+    keys = {
+        (entry["owner"], role): entry["key"]
+        for entry in stack["api_keys"].values()
+        for role in entry["roles"]
+    }
     client = Client(stack["api_url"], keys)
     cases = scenario(processing=bool(stack.get("state_machine_arn")))
     fanout = FanOut(stack) if "SubscribersTable" in stack.get("tables", {}) else None
@@ -321,6 +330,7 @@ def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
                     "POST",
                     f"/documents/{case.document_id}/decision",
                     {"decision": case.decision, "comment": "demo approver"},
+                    role="approve",
                 )
                 case.decided = True
             if document["status"] in FINAL:

@@ -67,11 +67,20 @@ def stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Stack:
     s3 = shared_aws.client("s3")
     s3.create_bucket(Bucket=stack.bucket)
     s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
-    stack.keys = {"alice": "dfk_alice_key", "bob": "dfk_bob_key", "alice-viewer": "dfk_viewer"}
+    stack.keys = {
+        "alice": "dfk_alice_key",
+        "bob": "dfk_bob_key",
+        "alice-viewer": "dfk_viewer",
+        "alice-approver": "dfk_alice_approver",
+        "bob-approver": "dfk_bob_approver",
+    }
     entries = [
+        # Both roles: it may decide, but never on a document it submitted itself.
         key_entry("k-alice", "alice", stack.keys["alice"], ("submit", "approve")),
         key_entry("k-bob", "bob", stack.keys["bob"], ("submit",)),
         key_entry("k-viewer", "alice", stack.keys["alice-viewer"], ("read",)),
+        key_entry("k-alice-approver", "alice", stack.keys["alice-approver"], ("approve",)),
+        key_entry("k-bob-approver", "bob", stack.keys["bob-approver"], ("approve",)),
     ]
     shared_aws.client("secretsmanager").create_secret(
         Name=stack.api_keys_secret, SecretString=json.dumps({"keys": entries})

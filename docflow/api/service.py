@@ -111,6 +111,7 @@ def create_document(
         updated_at=created,
         object_key=key,
         history=(HistoryEntry(Status.AWAITING_UPLOAD, created, actor),),
+        submitted_by=principal.key_id,
     )
     store.create(document)
     upload = presigner.presigned_post(key, content_type, size, policy.url_ttl_seconds)

@@ -110,6 +110,10 @@ class Document:
     execution_arn: str | None = None
     object_version: str | None = None
     results: dict[str, Any] = field(default_factory=dict)
+    # The API key (its key_id) that submitted the document: the decision refuses it
+    # (separation of duties, docflow.processing.approval). None only on records written
+    # before submitters were recorded.
+    submitted_by: str | None = None
 
     def public_view(self) -> dict[str, Any]:
         """What the API shows the owner (no internal keys)."""

@@ -78,6 +78,7 @@ def _document(data: dict[str, Any]) -> Document:
         execution_arn=data.get("execution_arn"),
         object_version=data.get("object_version"),
         results=data.get("results") or {},
+        submitted_by=data.get("submitted_by"),
     )
 
 
@@ -107,6 +108,7 @@ class DocumentStore:
             "updated_at": document.updated_at,
             "object_key": document.object_key,
             "history": [h.to_dict() for h in document.history],
+            "submitted_by": document.submitted_by,
         }
         try:
             self._client_factory().put_item(

@@ -5,6 +5,12 @@ claims the document (a conditional move from `awaiting_approval` to `processing`
 decision sent twice, or two approvers racing, resume the workflow at most once; then it
 sends the task success carrying the decision. Approval and rejection both resume the
 workflow, which stores or rejects (removing outputs) accordingly.
+
+Separation of duties: the key that submitted a document (recorded on it at submission as
+`submitted_by`) may not decide on it, whatever its roles: 403 `separation_of_duties`. A
+record without a submitter (written before submitters were recorded) is refused the same
+way, since nobody can show the approver is not the submitter; such a document waits for its
+approval timeout and ends rejected as expired.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from docflow.api.auth import Principal
-from docflow.documents.model import Status, now_iso
+from docflow.documents.model import Document, Status, now_iso
 from docflow.documents.store import DocumentStore
 from docflow.processing.store import Approvals
 from shared import errors
@@ -34,6 +40,24 @@ class NotAwaitingApprovalError(errors.ConflictError):
 
 class AlreadyDecidedError(errors.ConflictError):
     code = "already_decided"
+
+
+class SeparationOfDutiesError(errors.ForbiddenError):
+    code = "separation_of_duties"
+
+
+def check_separation_of_duties(principal: Principal, document: Document) -> None:
+    """Refuse a decision by the key that submitted the document (or by anyone, unrecorded)."""
+    if document.submitted_by is None:
+        raise SeparationOfDutiesError(
+            f"document {document.document_id} records no submitter, so no key may decide on "
+            "it; it will expire and be rejected (resubmit it)"
+        )
+    if document.submitted_by == principal.key_id:
+        raise SeparationOfDutiesError(
+            f"API key {principal.key_id} submitted document {document.document_id} and may "
+            "not decide on it: use another key of the owner with the approve role"
+        )
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,7 @@ def decide(
         raise errors.ForbiddenError("this API key may not decide on documents")
     decision = parse_decision(body)
     document = documents.get_owned(document_id, principal.owner)
+    check_separation_of_duties(principal, document)
     approval = approvals.get(document_id)
     if document.status is not Status.AWAITING_APPROVAL:
         if approval.get("decision"):

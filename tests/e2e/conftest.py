@@ -71,8 +71,10 @@ class LocalStack:
             aws_secret_access_key="localcloud",
         )
 
-    def key(self, owner: str = "demo-alice") -> str:
-        return str(self.description["api_keys"][owner]["key"])
+    def key(self, owner: str = "demo-alice", role: str = "submit") -> str:
+        """The owner's key with exactly `role` (each demo owner has a submit-only and an
+        approve-only key: the key that submitted a document may not decide on it)."""
+        return stack.demo_key(self.description, owner, role)
 
     def upload(
         self, filename: str, content_type: str, body: bytes, owner: str = "demo-alice"
@@ -110,12 +112,27 @@ class LocalStack:
         return dict(wait_for(reached, timeout=timeout))
 
     def api(
-        self, method: str, path: str, owner: str = "demo-alice", **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        owner: str = "demo-alice",
+        role: str | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
-        headers = {"x-api-key": self.key(owner), **kwargs.pop("headers", {})}
+        """A call with the owner's key for `role` (by default the one the route needs)."""
+        headers = {
+            "x-api-key": self.key(owner, role or role_for(path)),
+            **kwargs.pop("headers", {}),
+        }
         return requests.request(
             method, f"{self.api_url}{path}", headers=headers, timeout=60, **kwargs
         )
+
+
+def role_for(path: str) -> str:
+    """The role a route needs: decisions take an approver's key, everything else a submitter's
+    (which also reads and lists the owner's documents)."""
+    return "approve" if path.rstrip("/").endswith("/decision") else "submit"
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.e2e import hostile
-from tests.e2e.conftest import FINAL, LocalStack
+from tests.e2e.conftest import FINAL, LocalStack, role_for
 from tests.functional.events.conftest import Receiver
 from tests.processing_samples import csv_bytes
 
@@ -130,7 +130,7 @@ def _send(local: LocalStack, case: hostile.HttpCase, fill: dict[str, str]) -> tu
         path = path.replace(placeholder, value)
     headers = dict(case.headers)
     if case.owner is not None:
-        headers.setdefault("x-api-key", local.key(case.owner))
+        headers.setdefault("x-api-key", local.key(case.owner, role_for(case.path)))
     if case.raw:
         return _raw_http(local.api_url, case.method, path, headers, case.body or b"")
     encoded = {
@@ -857,7 +857,7 @@ def _run(local: LocalStack, report: Report, receiver: Receiver, since_ms: int) -
                     "no_duplicate_effect",
                     f"{upload.case.name}: {count} e-mails {subject!r} for {upload.document_id}",
                 )
-        others = [o for o in local.description["api_keys"] if o != upload.owner]
+        others = {e["owner"] for e in local.description["api_keys"].values()} - {upload.owner}
         for mail in mails:
             if any(f"{other}@" in json.dumps(mail.get("destinations")) for other in others):
                 report.violate(

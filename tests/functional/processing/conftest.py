@@ -64,6 +64,7 @@ class Proc:
         filename: str,
         owner: str = "alice",
         status: Status = Status.PROCESSING,
+        submitted_by: str | None = "k-alice",
     ) -> dict[str, Any]:
         document_id = new_id()
         created = now_iso()
@@ -79,6 +80,7 @@ class Proc:
             updated_at=created,
             object_key=key,
             history=(HistoryEntry(Status.AWAITING_UPLOAD, created, "api"),),
+            submitted_by=submitted_by,
         )
         self.store.create(document)
         put = shared_aws.client("s3").put_object(Bucket=self.stack.bucket, Key=key, Body=data)

@@ -16,7 +16,8 @@ from tests.functional.processing.conftest import Proc, Workflow
 from tests.processing_samples import csv_bytes
 
 Api = Callable[..., tuple[int, Any]]
-ALICE = Principal("k-alice", "alice", frozenset({"submit", "approve"}))
+# The approver: another key of the owner than the one that submitted (k-alice, see Proc).
+APPROVER = Principal("k-alice-approver", "alice", frozenset({"approve"}))
 
 
 TOKEN = "token-from-the-workflow"
@@ -29,7 +30,7 @@ def waiting(proc: Proc, token: str = TOKEN) -> str:
     return str(state["document_id"])
 
 
-def decide(api: Api, document_id: str, body: Any, key: str = "alice") -> tuple[int, Any]:
+def decide(api: Api, document_id: str, body: Any, key: str = "alice-approver") -> tuple[int, Any]:
     return api("POST /documents/{id}/decision", key=key, path_id=document_id, body=body)
 
 
@@ -39,6 +40,41 @@ def test_only_a_key_with_the_approve_role_may_decide(proc: Proc, api: Api, key: 
     status, body = decide(api, document_id, {"decision": "approve"}, key=key)
     assert (status, body["error"]) == (403, "forbidden")
     assert proc.doc(document_id).status is Status.AWAITING_APPROVAL
+
+
+def test_the_key_that_submitted_a_document_may_not_decide_on_it(proc: Proc, api: Api) -> None:
+    # k-alice holds both roles and submitted the document: refused whatever it decides.
+    document_id = waiting(proc)
+    for decision in ("approve", "reject"):
+        status, body = decide(api, document_id, {"decision": decision}, key="alice")
+        assert (status, body["error"]) == (403, "separation_of_duties")
+    assert proc.doc(document_id).status is Status.AWAITING_APPROVAL
+    status, body = decide(api, document_id, {"decision": "approve"})
+    assert (status, body["decision"]) == (200, "approved")
+
+
+def test_a_document_without_a_recorded_submitter_takes_no_decision(proc: Proc, api: Api) -> None:
+    state = proc.document(csv_bytes(1), "text/csv", "x.csv", submitted_by=None)
+    request = {"document_id": state["document_id"], "task_token": TOKEN, "reasons": ["r"]}
+    proc.run("processRequestApproval", request)
+    status, body = decide(api, state["document_id"], {"decision": "approve"})
+    assert (status, body["error"]) == (403, "separation_of_duties")
+    assert proc.doc(state["document_id"]).status is Status.AWAITING_APPROVAL
+
+
+def test_another_owners_approver_sees_no_document(proc: Proc, api: Api) -> None:
+    status, body = decide(api, waiting(proc), {"decision": "approve"}, key="bob-approver")
+    assert (status, body["error"]) == (404, "not_found")
+
+
+def test_a_document_created_through_the_api_records_its_submitter(api: Api, proc: Proc) -> None:
+    status, body = api(
+        "POST /documents",
+        key="bob",
+        body={"filename": "a.csv", "content_type": "text/csv", "size": 3},
+    )
+    assert status == 201
+    assert proc.doc(body["document_id"]).submitted_by == "k-bob"
 
 
 @pytest.mark.parametrize("body", [{}, {"decision": "maybe"}, {"decision": "approve", "comment": 5}])
@@ -83,7 +119,7 @@ def test_an_expired_token_is_a_410(proc: Proc) -> None:
     tasks = _Tasks(ApprovalExpiredError("the approval expired"))
     with pytest.raises(ApprovalExpiredError) as caught:
         approval.decide(
-            ALICE,
+            APPROVER,
             document_id,
             {"decision": "approve"},
             proc.store,
@@ -101,7 +137,7 @@ def test_a_decision_step_functions_did_not_take_can_be_sent_again(proc: Proc) ->
     tasks = _Tasks(errors.TransientError("Step Functions throttled"))
     with pytest.raises(errors.TransientError):
         approval.decide(
-            ALICE,
+            APPROVER,
             document_id,
             {"decision": "approve"},
             proc.store,

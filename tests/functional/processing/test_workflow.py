@@ -56,21 +56,27 @@ def test_a_flagged_csv_waits_and_is_processed_once_approved(workflow: Workflow, 
     state, execution = flagged_csv(workflow)
     document_id = state["document_id"]
     status, body = api(
-        "POST /documents/{id}/decision", path_id=document_id, body={"decision": "approve"}
+        "POST /documents/{id}/decision",
+        key="alice-approver",
+        path_id=document_id,
+        body={"decision": "approve"},
     )
     assert (status, body["decision"], body["status"]) == (200, "approved", "processing")
     assert workflow.wait(execution)["status"] == "SUCCEEDED"
     document = workflow.proc.doc(document_id)
     assert document.status is Status.PROCESSED
     assert document.results["approval"]["decision"] == "approved"
-    assert document.results["approval"]["decided_by"] == "k-alice"
+    assert document.results["approval"]["decided_by"] == "k-alice-approver"
     assert [e[0] for e in workflow.proc.events()] == [
         "document.approval_requested",
         "document.processed",
     ]
     # The same decision again is refused: the document is no longer waiting.
     status, body = api(
-        "POST /documents/{id}/decision", path_id=document_id, body={"decision": "approve"}
+        "POST /documents/{id}/decision",
+        key="alice-approver",
+        path_id=document_id,
+        body={"decision": "approve"},
     )
     assert (status, body["error"]) == (409, "already_decided")
 
@@ -82,6 +88,7 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_nothing(
     document_id = state["document_id"]
     status, _ = api(
         "POST /documents/{id}/decision",
+        key="alice-approver",
         path_id=document_id,
         body={"decision": "reject", "comment": "not budgeted"},
     )
@@ -90,7 +97,7 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_nothing(
     document = workflow.proc.doc(document_id)
     assert (document.status, document.reason) == (
         Status.REJECTED,
-        "rejected_by_approver: k-alice: not budgeted",
+        "rejected_by_approver: k-alice-approver: not budgeted",
     )
     assert workflow.proc.keys(f"processed/{document_id}/") == []
     assert [e[0] for e in workflow.proc.events()][-1] == "document.rejected"
@@ -108,7 +115,10 @@ def test_an_approval_that_times_out_rejects_the_document_as_expired(
     assert (document.reason or "").startswith("approval_expired")
     assert workflow.proc.keys(f"processed/{document_id}/") == []
     status, body = api(
-        "POST /documents/{id}/decision", path_id=document_id, body={"decision": "approve"}
+        "POST /documents/{id}/decision",
+        key="alice-approver",
+        path_id=document_id,
+        body={"decision": "approve"},
     )
     assert (status, body["error"]) == (409, "not_awaiting_approval")
 
