@@ -28,7 +28,7 @@ class ApiSettings(Settings):
     upload_url_ttl_seconds: int = env("UPLOAD_URL_TTL_SECONDS", 900)
     # How long an environment trusts its copy of the key list: the bound on how long a
     # revoked key keeps working (config api.keyCacheSeconds; docs/operations.md).
-    api_key_cache_seconds: int = env("API_KEY_CACHE_SECONDS", 30)
+    api_key_cache_seconds: int = env("KEYRING_TTL_SECONDS", 30)
 
 
 settings = ApiSettings.load()
