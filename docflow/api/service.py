@@ -153,5 +153,12 @@ def list_documents(
         raise errors.InvalidInputError("limit must be an integer") from exc
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise errors.InvalidInputError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-    documents, cursor = store.list_owned(principal.owner, status, limit, query.get("next"))
+    cursor = query.get("next")
+    if cursor is not None and not cursor:
+        # `next=` is no cursor any page handed out; read as "from the start" it would hide a
+        # client's bug (a lost cursor) behind a first page.
+        raise errors.InvalidInputError(
+            "next must be the cursor a previous page handed out; omit it for the first page"
+        )
+    documents, cursor = store.list_owned(principal.owner, status, limit, cursor)
     return {"items": [d.public_view() for d in documents], "next": cursor}

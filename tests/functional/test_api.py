@@ -273,6 +273,7 @@ FORGED_CURSORS = [
     ),
     "A" * 5000,
     "\ud800",
+    "",  # `next=`: no page hands out an empty cursor (schemathesis found it read as none)
 ]
 
 
