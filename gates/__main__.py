@@ -16,8 +16,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gates import (
+    bootstrap,
+    cost,
+    dlq,
+    iam,
+    iam_reference,
+    monitoring,
+    retention,
+    secrets,
+    template,
+    tools,
+)
 from gates import config as stage_config
-from gates import cost, dlq, iam, iam_reference, monitoring, retention, secrets, template, tools
 from gates.findings import Finding
 
 
@@ -59,6 +70,7 @@ def _all(stages: list[str], out_root: Path | None) -> bool:
     ok = _report("config schema", stage_config.validate_all(tuple(stages)))
     config_files = [stage_config.CONFIG_DIR / f"{s}.yml" for s in stages]
     ok &= _report("secrets in config", secrets.check_files(config_files))
+    packaged: list[tuple[str, dict[str, object]]] = []
     with tempfile.TemporaryDirectory(prefix="docflow-gates-") as scratch:
         root = out_root or Path(scratch)
         for stage in stages:
@@ -67,15 +79,26 @@ def _all(stages: list[str], out_root: Path | None) -> bool:
                 ok = False
                 continue
             compiled_path = out / template.TEMPLATE_NAME
-            ok &= _report(f"template gates ({stage})", template_findings(stage, template.load(out)))
+            packaged.append((stage, template.load(out)))
+            ok &= _report(f"template gates ({stage})", template_findings(stage, packaged[-1][1]))
             ok &= _tool(f"cfn-lint ({stage})", tools.cfn_lint(compiled_path))
             ok &= _tool(
                 f"cfn-lint serverless rules ({stage})", tools.cfn_lint_serverless(compiled_path)
             )
             ok &= _tool(f"checkov ({stage})", tools.checkov(compiled_path))
+    ok &= _bootstrap(packaged)
     ok &= _tool("actionlint", tools.actionlint())
     ok &= _tool("zizmor --offline", tools.zizmor())
     return ok
+
+
+def _bootstrap(packaged: list[tuple[str, dict[str, object]]]) -> bool:
+    """deploy/bootstrap.yml: linted and scanned like a stage, its policies through the IAM
+    gates, its execution roles against the stages just packaged."""
+    ok = _tool("cfn-lint (bootstrap)", tools.cfn_lint(bootstrap.BOOTSTRAP))
+    ok &= _tool("checkov (bootstrap)", tools.checkov(bootstrap.BOOTSTRAP))
+    findings = bootstrap.check(bootstrap.load()) + bootstrap.stage_findings(packaged)
+    return ok & _report("bootstrap gates", findings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,34 @@ STAR_RESOURCE_ACTIONS: dict[str, str] = {
     # actions have no resource type and return stream names and ARNs, no records.
     "dynamodb:ListStreams": "account-level list of stream ARNs, no resource type",
     "kinesis:ListStreams": "account-level list of stream names, no resource type",
+    # The bootstrap's roles (deploy/bootstrap.yml): what deploying the stack needs.
+    "cloudformation:ValidateTemplate": "validates a template body, no resource type",
+    "lambda:CreateEventSourceMapping": (
+        "the mapping does not exist yet (no resource type); the bootstrap scopes it with the "
+        "lambda:FunctionArn condition"
+    ),
+    "secretsmanager:GetRandomPassword": "GenerateSecretString, no resource type",
+    "sns:Unsubscribe": "a subscription is not an IAM resource type",
+    "sns:GetSubscriptionAttributes": "a subscription is not an IAM resource type",
+    "sns:SetSubscriptionAttributes": "a subscription is not an IAM resource type",
+    "kinesis:UpdateShardCount": "no resource type in the IAM reference parliament ships",
+    "kinesis:EnableEnhancedMonitoring": "no resource type in the IAM reference parliament ships",
+    "kinesis:DisableEnhancedMonitoring": "no resource type in the IAM reference parliament ships",
+    "logs:DescribeIndexPolicies": "account-level describe, no resource type",
+    "codedeploy:StopDeployment": "no resource type (a deployment id)",
+}
+
+# Actions on resources named by an id AWS assigns (a UUID, an account's AWS-managed key id):
+# an ARN with a wildcard id (event-source-mapping:*, key/*) is accepted, never "*" itself.
+ASSIGNED_ID_ACTIONS: dict[str, str] = {
+    "lambda:GetEventSourceMapping": "event source mappings are named by the UUID Lambda assigns",
+    "lambda:UpdateEventSourceMapping": "event source mappings are named by the UUID Lambda assigns",
+    "lambda:DeleteEventSourceMapping": "event source mappings are named by the UUID Lambda assigns",
+    "lambda:ListTags": "event source mappings are named by the UUID Lambda assigns",
+    "lambda:TagResource": "event source mappings are named by the UUID Lambda assigns",
+    "lambda:UntagResource": "event source mappings are named by the UUID Lambda assigns",
+    "kinesis:StartStreamEncryption": "the AWS-managed key alias/aws/kinesis has a per-account id",
+    "kinesis:StopStreamEncryption": "the AWS-managed key alias/aws/kinesis has a per-account id",
 }
 
 # Policy documents live in these properties of these resource types.
@@ -59,6 +87,9 @@ _BROAD_MANAGED = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess
 # The resource part of an ARN that is nothing but a wildcard, optionally after a type:
 # arn:aws:s3:::*, arn:...:table/*, arn:...:function:* (S3 ARNs have no type: bucket/* is fine).
 _BROAD_PART = re.compile(r"^(?:[A-Za-z-]+[/:])?\*$")
+
+
+_STAR_OR_ASSIGNED = {**STAR_RESOURCE_ACTIONS, **ASSIGNED_ID_ACTIONS}
 
 
 def _is_broad(arn: str) -> bool:
@@ -131,7 +162,8 @@ def _check_statement(where: str, statement: Mapping[str, Any]) -> list[Finding]:
             continue  # Ref / GetAtt: one specific resource
         concrete = re.sub(r"\$\{[^}]+\}", "x", text)
         if _is_broad(concrete):
-            needing = sorted(a for a in actions if a not in STAR_RESOURCE_ACTIONS)
+            accepted = STAR_RESOURCE_ACTIONS if concrete == "*" else _STAR_OR_ASSIGNED
+            needing = sorted(a for a in actions if a not in accepted)
             if needing:
                 found.append(
                     Finding(

@@ -33,8 +33,9 @@ ContextValue = str | Sequence[str]
 class Request:
     """One authorisation: who, which action on which resource, and the request's context keys.
 
-    `principal` is the caller's ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`), or a
-    service principal (`s3.amazonaws.com`) when AWS calls on a service's behalf. `role_arn` is the
+    `principal` is the caller's ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`), a
+    service principal (`s3.amazonaws.com`) when AWS calls on a service's behalf, or an identity
+    provider's ARN (`arn:aws:iam::ACCOUNT:oidc-provider/HOST`) for a web identity. `role_arn` is the
     role behind a session. Context keys are matched case-insensitively, as IAM does.
     """
 
@@ -191,6 +192,10 @@ def _names(kind: str, value: str, request: Request) -> bool:
         return kind == "AWS" and not request.is_service
     if kind == "Service":
         return request.is_service and value == request.principal
+    if kind == "Federated":
+        # A web identity (sts:AssumeRoleWithWebIdentity): the caller is the identity provider's
+        # ARN, and the token's claims are the request's context keys (`<provider>:sub`, ...).
+        return not request.is_service and value == request.principal
     if kind != "AWS" or request.is_service:
         return False
     account = request.account_id or request.principal.split(":")[4]

@@ -355,6 +355,46 @@ def test_a_role_trust_policy_is_a_resource_policy_for_sts_assume_role() -> None:
     )
 
 
+# "Creating a role for web identity or OpenID Connect federation": the trust names the
+# identity provider (Federated) and conditions on the token's claims.
+GITHUB = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+MAIN = "repo:octo-org/octo-repo:ref:refs/heads/main"
+
+
+def test_a_web_identity_trust_names_the_provider_and_checks_the_claims() -> None:
+    trust = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": GITHUB},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": MAIN,
+                }
+            },
+        }
+    )
+    claims = {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": MAIN,
+    }
+    action = "sts:AssumeRoleWithWebIdentity"
+
+    assert evaluate(Request(GITHUB, action, ROLE, claims), [], trust) == BY_RESOURCE
+    other_branch = {
+        **claims,
+        "token.actions.githubusercontent.com:sub": "repo:octo-org/octo-repo:ref:refs/heads/dev",
+    }
+    assert evaluate(Request(GITHUB, action, ROLE, other_branch), [], trust) == (
+        implicit_deny(action, "identity")
+    )
+    other_provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"
+    assert not evaluate(Request(other_provider, action, ROLE, claims), [], trust).allowed
+    # A role session is not the provider, whatever context it sends.
+    assert not evaluate(Request(SESSION, action, ROLE, claims), [], trust).allowed
+
+
 # -- "IAM JSON policy elements: NotAction" ------------------------------------------------------
 
 
