@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
     report.add_argument("--json", action="store_true", help="machine-readable")
     args = parser.parse_args(argv)
+    if args.command in ("serve", "start", "up"):
+        from localcloud.patches import MotoVersionError, check_moto_version
+
+        try:
+            check_moto_version()
+        except MotoVersionError as exc:
+            print(exc, file=sys.stderr)
+            return 1
 
     if args.command == "env":
         from localcloud import stack

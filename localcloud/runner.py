@@ -159,7 +159,7 @@ class _Worker:
     def _read_output(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
-        while chunk := stdout.read1(65536):
+        while chunk := stdout.read1(65536):  # type: ignore[attr-defined]  # a BufferedReader
             with self._output_changed:
                 self._output += chunk
                 self._output_changed.notify_all()
@@ -412,6 +412,7 @@ class LambdaRunner:
                 fn
             )  # unpacking the package is Lambda's deployment work, not the invocation's
         began = time.monotonic()
+        error: dict[str, Any] | None
         if worker is None:
             worker, ready, init_ms = self._start(fn)
             if ready is None or not ready.get("ready"):
@@ -469,7 +470,7 @@ class LambdaRunner:
         elif message is None:
             status = "crash"
             output = self._lines(worker.take_output(request_id, wait=0.5))
-            error: dict[str, Any] | None = _exit_error(request_id, worker.process.wait())
+            error = _exit_error(request_id, worker.process.wait())
             reason = error["errorMessage"].split("Error: ", 1)[1]
             lines += [
                 *output,

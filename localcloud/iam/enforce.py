@@ -327,12 +327,12 @@ def middleware(app: WSGIApp, enforcer: Enforcer) -> WSGIApp:
         }
         if signer.service == "s3":
             context |= {"s3:authType": signer.auth_type, "s3:signatureversion": "AWS4-HMAC-SHA256"}
-        refusal = enforcer.check_session(principal, call, context)
-        if refusal is None and call.operation == "GetObject" and call.service == "s3":
-            refusal = _missing_object_refusal(enforcer, principal, call, context)
-        if refusal is not None and enforcer.enforcing:
+        denied = enforcer.check_session(principal, call, context)
+        if denied is None and call.operation == "GetObject" and call.service == "s3":
+            denied = _missing_object_refusal(enforcer, principal, call, context)
+        if denied is not None and enforcer.enforcing:
             return _reply(
-                start_response, *_access_denied(call.service, call.protocol, refusal, request)
+                start_response, *_access_denied(call.service, call.protocol, denied, request)
             )
         return app(environ, start_response)
 
@@ -426,10 +426,10 @@ def _access_denied(service: str, protocol: str, refusal: Refusal, request: HttpR
         ]
         if service == "sqs":  # awsQueryCompatible: the query protocol's code, for the SDKs
             headers.append(("x-amzn-query-error", "AccessDenied;Sender"))
-        body = {"__type": "com.amazon.coral.service#AccessDeniedException", "Message": message}
+        error = {"__type": "com.amazon.coral.service#AccessDeniedException", "Message": message}
         if service in ("sqs", "states", "kinesis", "logs", "secretsmanager", "events"):
-            body = {"__type": "AccessDeniedException", "message": message}
-        return 400, headers, json.dumps(body).encode()
+            error = {"__type": "AccessDeniedException", "message": message}
+        return 400, headers, json.dumps(error).encode()
     if protocol == "rest-json":
         headers = [
             ("Content-Type", "application/json"),

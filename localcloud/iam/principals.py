@@ -51,7 +51,7 @@ def _partition(account_id: str) -> Any:
 
 
 def _assumed_role(access_key_id: str) -> Any:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.sts.models import sts_backends
 
     for account_id in {DEFAULT_ACCOUNT_ID, *sts_backends.keys()}:

@@ -68,10 +68,10 @@ def usage(state_dir: Path) -> dict[str, RoleUsage]:
     for role_arn, policies in read_roles(state_dir).items():
         roles[role_arn] = RoleUsage(role_arn, granted=_grants(policies))
     for record in read_access(state_dir):
-        role_arn = record.get("role")
-        if not role_arn:
+        used_by = record.get("role")
+        if not used_by:
             continue
-        entry = roles.setdefault(role_arn, RoleUsage(role_arn))
+        entry = roles.setdefault(str(used_by), RoleUsage(str(used_by)))
         if record["allowed"]:
             entry.used.add((record["action"], record["resource"]))
         else:

@@ -10,6 +10,7 @@ makes moto apply a part of the deployed template (or behave at run time) the way
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import metadata
 
 from localcloud.patches import (
     awslambda,
@@ -28,6 +29,27 @@ from localcloud.patches import (
 from localcloud.patches.context import LocalCloud
 
 Patch = Callable[[LocalCloud], None]
+
+MOTO_VERSION = "5.2.5"
+"""The moto release these patches were written and tested for (requirements-dev.txt pins it).
+
+They replace moto internals by name; another release may have moved or changed them, and a
+patch that no longer applies would make the local stack quietly more lenient than AWS."""
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the release the patches were written for."""
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    found = installed if installed is not None else metadata.version("moto")
+    if found != MOTO_VERSION:
+        raise MotoVersionError(
+            f"localcloud's patches are written for moto {MOTO_VERSION}, this environment has "
+            f"moto {found}: run `make venv` (requirements-dev.txt pins moto), or port the "
+            "patches in localcloud/patches and change MOTO_VERSION"
+        )
+
 
 PATCHES: tuple[tuple[str, Patch], ...] = (
     ("unsupported-operations", errors.unsupported_operations),
@@ -69,6 +91,7 @@ _applied: list[str] = []
 def apply_all(cloud: LocalCloud) -> list[str]:
     """Apply every patch once; returns the names applied."""
     if not _applied:
+        check_moto_version()
         LocalCloud.current = cloud
         for name, patch in PATCHES:
             patch(cloud)

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +16,15 @@ from moto.awslambda.utils import get_backend
 from moto.core.common_models import CloudFormationModel
 from moto.logs.models import logs_backends
 
+from localcloud.patches import models
 from localcloud.patches.context import LocalCloud
 from localcloud.runner import Archive, FunctionConfig, InvocationResult
 
 log = logging.getLogger("localcloud.lambda")
+
+
+def _code_of(version: LayerVersion) -> Callable[[], bytes]:
+    return lambda: bytes(version.code_bytes)
 
 
 def function_config(fn: LambdaFunction) -> FunctionConfig:
@@ -29,7 +35,7 @@ def function_config(fn: LambdaFunction) -> FunctionConfig:
         version = backend.layers_versions_by_arn(layer["Arn"])
         if version is None:
             raise ValueError(f"layer {layer['Arn']} of {fn.function_name} does not exist")
-        layers.append(Archive(version.code_digest, lambda v=version: v.code_bytes))
+        layers.append(Archive(version.code_digest, _code_of(version)))
     return FunctionConfig(
         name=fn.function_name,
         arn=fn.function_arn,
@@ -258,7 +264,6 @@ def cloudformation_properties(cloud: LocalCloud) -> None:
     Also, Ref of an AWS::Lambda::LayerVersion is its version ARN (moto returned the model object),
     and the layer is named by LayerName.
     """
-    original_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_update_configuration = LambdaFunction.update_configuration
 
     def update_configuration(
@@ -268,89 +273,53 @@ def cloudformation_properties(cloud: LocalCloud) -> None:
             self.localcloud_dead_letter_config = config_updates["DeadLetterConfig"]  # type: ignore[attr-defined]
         return original_update_configuration(self, config_updates)
 
-    def create_from_cloudformation_json(
-        cls: type[LambdaFunction],
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaFunction:
-        fn = original_create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        properties = cloudformation_json["Properties"]
-        extra = {k: properties[k] for k in ("Layers", "DeadLetterConfig") if k in properties}
+    def created(fn: LambdaFunction, properties: dict[str, Any]) -> None:
+        extra: dict[str, Any] = {
+            k: properties[k] for k in ("Layers", "DeadLetterConfig") if k in properties
+        }
         if extra:
             fn.update_configuration(extra)
         if "Architectures" in properties:
             fn.architectures = properties["Architectures"]
-        return fn
 
-    original_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def update_from_cloudformation_json(
-        cls: type[LambdaFunction],
-        original_resource: LambdaFunction,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> LambdaFunction:
+    def updating(fn: LambdaFunction, properties: dict[str, Any]) -> None:
         # Inline Code.ZipFile is source text on update too (moto zipped it on create only).
-        code = cloudformation_json["Properties"].get("Code", {})
+        code = properties.get("Code", {})
         if isinstance(code.get("ZipFile"), str):
             zipped = LambdaFunction._create_zipfile_from_plaintext_code(code["ZipFile"])
             code["ZipFile"] = base64.b64encode(zipped)
-        return original_update(  # type: ignore[no-any-return]
-            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
 
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
-    LambdaFunction.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[method-assign,assignment]
+    models.hook(LambdaFunction, after_create=created, before_update=updating)
     LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
     # A layer version is immutable: CloudFormation replaces it, publishing the next version
     # (moto has no update, so a changed layer lost its Ref and the functions their layer).
     LayerVersion.update_from_cloudformation_json = classmethod(_replace_layer)  # type: ignore[method-assign,assignment]
     # AWS names the layer from its LayerName property; moto looked for "LayerVersion".
     LayerVersion.cloudformation_name_type = staticmethod(lambda: "LayerName")  # type: ignore[method-assign]
-    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]
 
 
-class EventInvokeConfig(CloudFormationModel):
+class EventInvokeConfig(models.LocalModel, CloudFormationModel):
     """AWS::Lambda::EventInvokeConfig: retries and destinations of asynchronous invocations."""
 
-    def __init__(self, function_name: str, account_id: str, region: str) -> None:
-        self.function_name = function_name
-        self.account_id = account_id
-        self.region = region
+    TYPE = "AWS::Lambda::EventInvokeConfig"
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.function_name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::EventInvokeConfig"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    def __init__(self, function_name: str) -> None:
+        self.physical_id = function_name
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create(
         cls,
-        resource_name: str,
-        cloudformation_json: Any,
+        name: str,
+        properties: models.Properties,
         account_id: str,
         region_name: str,
-        **kwargs: Any,
+        resource_type: str,
     ) -> EventInvokeConfig:
         from moto.awslambda.models import EventInvokeConfig as MotoConfig
 
-        properties = dict(cloudformation_json["Properties"])
         fn = get_backend(account_id, region_name).get_function(properties["FunctionName"])
-        config = {
+        config: dict[str, Any] = {
             k: properties[k]
             for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
             if k in properties
@@ -358,28 +327,15 @@ class EventInvokeConfig(CloudFormationModel):
         if "MaximumRetryAttempts" in config:
             config["MaximumRetryAttempts"] = int(config["MaximumRetryAttempts"])
         fn.event_invoke_config = [MotoConfig(fn.function_arn, fn.last_modified, config)]
-        return cls(fn.function_name, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> EventInvokeConfig:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+        return cls(fn.function_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         try:
             get_backend(account_id, region_name).get_function(
-                self.function_name
+                self.physical_id
             ).event_invoke_config = []
         except Exception:
-            log.debug("function %s already deleted", self.function_name)
+            log.debug("function %s already deleted", self.physical_id)
 
 
 def event_invoke_config(cloud: LocalCloud) -> None:

@@ -7,7 +7,7 @@ import logging
 import re
 import string
 import threading
-from typing import Any
+from typing import Any, Self
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend
@@ -15,6 +15,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
 from moto.s3.models import FakeBucket, s3_backends
 
+from localcloud.patches import models
 from localcloud.patches.context import LocalCloud
 
 log = logging.getLogger("localcloud.cloudformation")
@@ -155,108 +156,56 @@ def s3_bucket_properties(cloud: LocalCloud) -> None:
     an upload would start nothing. The same S3 model methods a PutBucketNotificationConfiguration
     call uses are called, so the configuration is also visible through the S3 API.
     """
-    original_create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    original_update = FakeBucket.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create(
-        cls: type[FakeBucket],
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> FakeBucket:
-        bucket = original_create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        _apply_bucket_properties(bucket, cloudformation_json.get("Properties", {}))
-        return bucket
-
-    def update(
-        cls: type[FakeBucket],
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> FakeBucket:
-        bucket = original_update(
-            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        _apply_bucket_properties(bucket, cloudformation_json.get("Properties", {}))
-        return bucket
-
-    FakeBucket.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
-    FakeBucket.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
+    models.hook(
+        FakeBucket, after_create=_apply_bucket_properties, after_update=_apply_bucket_properties
+    )
 
 
-class SnsSubscription(CloudFormationModel):
+class SnsSubscription(models.LocalModel, CloudFormationModel):
     """AWS::SNS::Subscription: subscribes an endpoint (sqs, lambda...) to a topic."""
 
-    def __init__(self, arn: str, account_id: str, region: str) -> None:
-        self.arn = arn
-        self.account_id = account_id
-        self.region = region
+    TYPE = "AWS::SNS::Subscription"
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    def __init__(self, arn: str) -> None:
+        self.physical_id = arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create(
         cls,
-        resource_name: str,
-        cloudformation_json: Any,
+        name: str,
+        properties: models.Properties,
         account_id: str,
         region_name: str,
-        **kwargs: Any,
+        resource_type: str,
     ) -> SnsSubscription:
         from moto.sns.models import sns_backends
 
-        properties = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         subscription = backend.subscribe(
             properties["TopicArn"], properties["Endpoint"], properties["Protocol"]
         )
-        for name in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"):
-            if name in properties:
-                value = properties[name]
+        for attribute in (
+            "RawMessageDelivery",
+            "FilterPolicy",
+            "FilterPolicyScope",
+            "RedrivePolicy",
+        ):
+            if attribute in properties:
+                value = properties[attribute]
                 if isinstance(value, dict):
                     value = json.dumps(value)
                 elif isinstance(value, bool):
                     value = str(value).lower()
-                backend.set_subscription_attributes(subscription.arn, name, str(value))
-        return cls(subscription.arn, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> SnsSubscription:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+                backend.set_subscription_attributes(subscription.arn, attribute, str(value))
+        return cls(subscription.arn)
 
     def delete(self, account_id: str, region_name: str) -> None:
         from moto.sns.models import sns_backends
 
         try:
-            sns_backends[account_id][region_name].unsubscribe(self.arn)
+            sns_backends[account_id][region_name].unsubscribe(self.physical_id)
         except Exception:
-            log.debug("subscription %s already gone", self.arn)
+            log.debug("subscription %s already gone", self.physical_id)
 
 
 def sns_subscription(cloud: LocalCloud) -> None:
@@ -291,43 +240,28 @@ def s3_bucket_policy(cloud: LocalCloud) -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
-class _PolicyAttachment:
-    """A policy document CloudFormation attaches to existing resources (queues, topics).
+class _PolicyAttachment(models.LocalModel):
+    """A policy document CloudFormation attaches to existing resources (queues, topics)."""
 
-    A mixin: moto finds models among CloudFormationModel's direct subclasses only."""
-
-    TYPE = ""
     TARGETS = ""  # the property naming the resource, or listing them
 
     def __init__(self, targets: list[str]) -> None:
         self.targets = targets
-
-    @property
-    def physical_resource_id(self) -> str:
-        return ",".join(self.targets)
-
-    @classmethod
-    def cloudformation_type(cls) -> str:
-        return cls.TYPE
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+        self.physical_id = ",".join(targets)
 
     @classmethod
     def attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
         raise NotImplementedError
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create(
         cls,
-        resource_name: str,
-        cloudformation_json: Any,
+        name: str,
+        properties: models.Properties,
         account_id: str,
         region_name: str,
-        **kwargs: Any,
-    ) -> _PolicyAttachment:
-        properties = cloudformation_json["Properties"]
+        resource_type: str,
+    ) -> Self:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         named = properties[cls.TARGETS]
@@ -335,22 +269,6 @@ class _PolicyAttachment:
         for target in targets:
             cls.attach(target, text, account_id, region_name)
         return cls(targets)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> _PolicyAttachment:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        return None
 
 
 class SqsQueuePolicy(_PolicyAttachment, CloudFormationModel):
@@ -411,98 +329,73 @@ def _new_id() -> str:
     return "".join(mock_random.choice(string.ascii_lowercase + string.digits) for _ in range(10))
 
 
-class _HttpApiPart:
+class _HttpApiPart(models.LocalModel):
     """One AWS::ApiGatewayV2 resource of an HTTP API, kept for the localcloud gateway to serve."""
 
     kind = ""
-    TYPE = ""
+    ATTRIBUTES = frozenset({"ApiId", "ApiEndpoint", "AuthorizerId", "IntegrationId", "RouteId"})
 
     def __init__(self, api_id: str, part_id: str) -> None:
         self.api_id = api_id
-        self.part_id = part_id
+        self.physical_id = part_id
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.part_id
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("ApiId", "ApiEndpoint", "AuthorizerId", "IntegrationId", "RouteId")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "ApiEndpoint":
+    def attribute(self, name: str) -> str:
+        if name == "ApiEndpoint":
             return f"https://{self.api_id}.execute-api.localhost"
-        return self.api_id if attribute_name == "ApiId" else self.part_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+        return self.api_id if name == "ApiId" else self.physical_id
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create(
         cls,
-        resource_name: str,
-        cloudformation_json: Any,
+        name: str,
+        properties: models.Properties,
         account_id: str,
         region_name: str,
-        **kwargs: Any,
-    ) -> _HttpApiPart:
-        properties = dict(cloudformation_json.get("Properties", {}))
+        resource_type: str,
+    ) -> Self:
         with _HTTP_APIS_LOCK:
             if cls.kind == "api":
                 api_id = _new_id()
                 HTTP_APIS[api_id] = {
-                    "name": properties.get("Name", resource_name),
+                    "name": properties.get("Name", name),
                     "account": account_id,
                     "region": region_name,
                     "properties": properties,
-                    "routes": {},
-                    "integrations": {},
-                    "authorizers": {},
-                    "stages": {},
+                    **_api_parts(),
                 }
                 return cls(api_id, api_id)
-            api_id = properties["ApiId"]
-            part_id = properties.get("StageName") if cls.kind == "stages" else _new_id()
-            HTTP_APIS.setdefault(
-                api_id, {"routes": {}, "integrations": {}, "authorizers": {}, "stages": {}}
-            )
-            HTTP_APIS[api_id][cls.kind][part_id] = properties
+            api_id = str(properties["ApiId"])
+            part_id = str(properties["StageName"]) if cls.kind == "stages" else _new_id()
+            HTTP_APIS.setdefault(api_id, _api_parts())[cls.kind][part_id] = properties
             return cls(api_id, part_id)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> _HttpApiPart:
-        properties = dict(cloudformation_json.get("Properties", {}))
+    def update(
+        self, name: str, properties: models.Properties, account_id: str, region_name: str
+    ) -> Self:
         with _HTTP_APIS_LOCK:
-            api = HTTP_APIS.setdefault(
-                original_resource.api_id,
-                {"routes": {}, "integrations": {}, "authorizers": {}, "stages": {}},
-            )
-            if cls.kind == "api":
+            api = HTTP_APIS.setdefault(self.api_id, _api_parts())
+            if self.kind == "api":
                 api["properties"] = properties
                 api["name"] = properties.get("Name", api.get("name"))
             else:
-                api[cls.kind][original_resource.part_id] = properties
-        return original_resource  # type: ignore[no-any-return]
+                api[self.kind][self.physical_id] = properties
+        return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         with _HTTP_APIS_LOCK:
             if self.kind == "api":
                 HTTP_APIS.pop(self.api_id, None)
             else:
-                HTTP_APIS.get(self.api_id, {}).get(self.kind, {}).pop(self.part_id, None)
+                HTTP_APIS.get(self.api_id, {}).get(self.kind, {}).pop(self.physical_id, None)
+
+
+def _api_parts() -> dict[str, dict[str, Any]]:
+    return {"routes": {}, "integrations": {}, "authorizers": {}, "stages": {}}
 
 
 def _http_api_model(type_name: str, kind: str) -> type[CloudFormationModel]:
     # Each must be a direct subclass of CloudFormationModel: moto finds models by __subclasses__().
-    namespace = {"kind": kind, "cloudformation_type": staticmethod(lambda: type_name)}
+    namespace = {"kind": kind, "TYPE": type_name}
     return type(f"HttpApi{kind.title()}", (_HttpApiPart, CloudFormationModel), namespace)
 
 
@@ -527,73 +420,39 @@ def apigatewayv2(cloud: LocalCloud) -> None:
 # -- Secrets and resources moto does not model ------------------------------------------------
 
 
-class SecretsManagerSecret(CloudFormationModel):
+class SecretsManagerSecret(models.LocalModel, CloudFormationModel):
     """AWS::SecretsManager::Secret: creates the secret (SecretString or GenerateSecretString)."""
 
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = frozenset({"Id"})
+
     def __init__(self, arn: str, name: str) -> None:
-        self.arn = arn
+        self.physical_id = arn  # Ref of a secret is its ARN
         self.name = name
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn  # Ref of a secret is its ARN
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Id",)
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create(
         cls,
-        resource_name: str,
-        cloudformation_json: Any,
+        name: str,
+        properties: models.Properties,
         account_id: str,
         region_name: str,
-        **kwargs: Any,
+        resource_type: str,
     ) -> SecretsManagerSecret:
         from moto.secretsmanager.models import secretsmanager_backends
 
-        properties = cloudformation_json.get("Properties", {})
         backend = secretsmanager_backends[account_id][region_name]
         value = properties.get("SecretString")
         generate = properties.get("GenerateSecretString")
         if value is None and generate is not None:
-            password = json.loads(
-                backend.get_random_password(
-                    password_length=int(generate.get("PasswordLength", 32)),
-                    exclude_characters=generate.get("ExcludeCharacters", ""),
-                    exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
-                    exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
-                    exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
-                    exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
-                    include_space=bool(generate.get("IncludeSpace", False)),
-                    require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
-                )
-            )["RandomPassword"]
-            if "GenerateStringKey" in generate:
-                document = json.loads(generate.get("SecretStringTemplate", "{}"))
-                document[generate["GenerateStringKey"]] = password
-                value = json.dumps(document)
-            else:
-                value = password
+            value = _generated_secret(backend, generate)
         try:
-            secret = backend.describe_secret(resource_name)
-            arn = secret.arn if hasattr(secret, "arn") else secret["ARN"]
+            arn = str(backend.describe_secret(name).arn)
         except Exception:
             created = json.loads(
                 backend.create_secret(
-                    name=resource_name,
+                    name=name,
                     secret_string=value,
                     secret_binary=None,
                     description=properties.get("Description"),
@@ -605,92 +464,88 @@ class SecretsManagerSecret(CloudFormationModel):
                 )
             )
             arn = created["ARN"]
-        return cls(arn, resource_name)
+        return cls(arn, name)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> SecretsManagerSecret:
-        return original_resource  # type: ignore[no-any-return]
+    def update(
+        self, name: str, properties: models.Properties, account_id: str, region_name: str
+    ) -> Self:
+        return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         from moto.secretsmanager.models import secretsmanager_backends
 
         secretsmanager_backends[account_id][region_name].delete_secret(
-            self.arn, recovery_window_in_days=None, force_delete_without_recovery=True
+            self.physical_id, recovery_window_in_days=None, force_delete_without_recovery=True
         )
 
 
-class NotEmulated(CloudFormationModel):
+def _generated_secret(backend: Any, generate: dict[str, Any]) -> str:
+    """GenerateSecretString: a random password, alone or under GenerateStringKey."""
+    password = str(
+        json.loads(
+            backend.get_random_password(
+                password_length=int(generate.get("PasswordLength", 32)),
+                exclude_characters=generate.get("ExcludeCharacters", ""),
+                exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+                exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+                exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+                include_space=bool(generate.get("IncludeSpace", False)),
+                require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
+            )
+        )["RandomPassword"]
+    )
+    if "GenerateStringKey" not in generate:
+        return password
+    document = json.loads(generate.get("SecretStringTemplate", "{}"))
+    document[generate["GenerateStringKey"]] = password
+    return json.dumps(document)
+
+
+class NotEmulated(models.LocalModel, CloudFormationModel):
     """A resource type moto does not model: created by name only, so Ref and GetAtt resolve.
 
     AWS would create it; locally it has no behaviour (alarms, budgets, policies). Each one is
     logged at deploy time, so nothing is silently pretended.
     """
 
+    TYPE = "LocalCloud::NotEmulated"
+
     def __init__(self, resource_type: str, name: str, account_id: str, region: str) -> None:
         self.resource_type = resource_type
-        self.name = name
-        service = resource_type.split("::")[1].lower()
-        self.arn = (
-            f"arn:aws:{service}:{region}:{account_id}:{resource_type.split('::')[2].lower()}/{name}"
-        )
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "LocalCloud::NotEmulated"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+        self.physical_id = name
+        service, kind = resource_type.split("::")[1:3]
+        self.arn = f"arn:aws:{service.lower()}:{region}:{account_id}:{kind.lower()}/{name}"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         return True
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn if attribute_name.endswith("Arn") else self.name
+    def attribute(self, name: str) -> str:
+        return self.arn if name.endswith("Arn") else self.physical_id
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create(
         cls,
-        resource_name: str,
-        cloudformation_json: Any,
+        name: str,
+        properties: models.Properties,
         account_id: str,
         region_name: str,
-        **kwargs: Any,
+        resource_type: str,
     ) -> NotEmulated:
-        resource_type = cloudformation_json["Type"]
-        properties = cloudformation_json.get("Properties", {})
-        name = next(
+        named = next(
             (str(v) for k, v in properties.items() if k.endswith("Name") and isinstance(v, str)),
-            resource_name,
+            name,
         )
-        log.warning("localcloud: %s %s is not emulated (created by name only)", resource_type, name)
-        return cls(resource_type, name, account_id, region_name)
+        log.warning(
+            "localcloud: %s %s is not emulated (created by name only)", resource_type, named
+        )
+        return cls(resource_type, named, account_id, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> NotEmulated:
-        return original_resource  # type: ignore[no-any-return]
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        return None
+    def update(
+        self, name: str, properties: models.Properties, account_id: str, region_name: str
+    ) -> Self:
+        return self
 
 
 def resources_without_model(cloud: LocalCloud) -> None:
@@ -702,7 +557,7 @@ def resources_without_model(cloud: LocalCloud) -> None:
     original = parsing.resource_class_from_type
 
     def resource_class_from_type(resource_type: str) -> Any:
-        found = original(resource_type)
+        found: Any = original(resource_type)
         if (
             found is None
             and resource_type.startswith("AWS::")

@@ -28,7 +28,7 @@ def unsupported_operations(cloud: LocalCloud) -> None:
             return original(self)
         except NotImplementedError as exc:
             message = f"localcloud: {exc}"
-            headers = dict(self.response_headers)
+            headers: dict[str, Any] = dict(self.response_headers)
             headers["status"] = 400
             is_json = (
                 "json" in str(self.headers.get("Content-Type", ""))

@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException
 
 from localcloud.iam import deploytime
 from localcloud.iam.deploytime import Refusal
-from localcloud.patches import awslambda
+from localcloud.patches import awslambda, models
 from localcloud.patches.context import LocalCloud
 
 log = logging.getLogger("localcloud.lambda")
@@ -125,9 +125,6 @@ def lambda_deploy_checks(cloud: LocalCloud) -> None:
     original_update_mapping = LambdaBackend.update_event_source_mapping
     original_put_invoke_config = LambdaBackend.put_function_event_invoke_config
     original_update_configuration = LambdaFunction.update_configuration
-    original_cfn_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    invoke_config_model = awslambda.EventInvokeConfig
-    original_invoke_config_create = invoke_config_model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def create_function(self: LambdaBackend, spec: dict[str, Any]) -> LambdaFunction:
         name = spec.get("FunctionName")
@@ -138,17 +135,11 @@ def lambda_deploy_checks(cloud: LocalCloud) -> None:
             )
         return original_create_function(self, spec)
 
-    def create_from_cloudformation_json(
-        cls: type[LambdaFunction],
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaFunction:
+    def check_template_function(
+        resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         # moto passes neither TracingConfig nor DeadLetterConfig on to CreateFunction: check the
         # template's properties before anything is created.
-        properties = cloudformation_json["Properties"]
         arn = make_function_arn(region_name, account_id, resource_name)
         _check_function(
             resource_name,
@@ -157,12 +148,10 @@ def lambda_deploy_checks(cloud: LocalCloud) -> None:
             properties.get("TracingConfig"),
             properties.get("DeadLetterConfig"),
         )
-        fn = original_cfn_create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
+
+    def keep_tracing(fn: LambdaFunction, properties: dict[str, Any]) -> None:
         if "TracingConfig" in properties:
             fn.tracing_config = properties["TracingConfig"]
-        return fn  # type: ignore[no-any-return]
 
     def update_configuration(
         self: LambdaFunction, config_updates: dict[str, Any]
@@ -213,15 +202,9 @@ def lambda_deploy_checks(cloud: LocalCloud) -> None:
         )
         return original_put_invoke_config(self, function_name, config)
 
-    def create_invoke_config(
-        cls: type[awslambda.EventInvokeConfig],
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> awslambda.EventInvokeConfig:
-        properties = cloudformation_json["Properties"]
+    def check_invoke_config(
+        resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         fn = get_backend(account_id, region_name).get_function(properties["FunctionName"])
         _refuse(
             deploytime.check_destinations(
@@ -230,17 +213,14 @@ def lambda_deploy_checks(cloud: LocalCloud) -> None:
                 destination_config=properties.get("DestinationConfig"),
             )
         )
-        return original_invoke_config_create(  # type: ignore[no-any-return]
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
 
     LambdaBackend.create_function = create_function  # type: ignore[method-assign]
     LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
     LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
     LambdaBackend.put_function_event_invoke_config = put_function_event_invoke_config  # type: ignore[method-assign]
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
-    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment,arg-type]
-    invoke_config_model.create_from_cloudformation_json = classmethod(create_invoke_config)  # type: ignore[method-assign,assignment,arg-type]
+    models.hook(LambdaFunction, before_create=check_template_function, after_create=keep_tracing)
+    models.hook(awslambda.EventInvokeConfig, before_create=check_invoke_config)
 
 
 # -- CloudFormation: a resource that fails ------------------------------------------------------
@@ -426,20 +406,8 @@ def cfn_iam_role_update(cloud: LocalCloud) -> None:
     the policies of its first deploy: a grant removed from the template still allowed, and one
     added was never seen (by Lambda's checks or by the local stack's IAM enforcement).
     """
-    original = Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def update_from_cloudformation_json(
-        cls: type[Role],
-        original_resource: Role,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Role:
-        role: Role = original(
-            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        properties = cloudformation_json["Properties"]
+    def updated(role: Role, properties: dict[str, Any]) -> None:
         trust = properties.get("AssumeRolePolicyDocument")
         if trust is not None:
             role.assume_role_policy_document = (
@@ -450,9 +418,8 @@ def cfn_iam_role_update(cloud: LocalCloud) -> None:
             role.delete_policy(name)
         for name, document in wanted.items():
             role.put_policy(name, document)  # kept as the template gave it, as moto's create does
-        return role
 
-    Role.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[method-assign,assignment]
+    models.hook(Role, after_update=updated)
 
 
 _SUB_NAME = re.compile(r"\$\{([^!}][^}.]*)[.}]")

@@ -103,7 +103,10 @@ class SqsPoller(Poller):
                 return
             backend = sqs_backends[account_id][region]
             messages = backend.receive_message(
-                queue.name, int(mapping.batch_size or 10), 0, int(queue.visibility_timeout)
+                queue.name,
+                int(mapping.batch_size or 10),
+                0,
+                int(queue.visibility_timeout),  # type: ignore[attr-defined]  # set from attributes
             )
             if not messages:
                 return
@@ -122,7 +125,7 @@ class SqsPoller(Poller):
                     }
             for message in messages:
                 if message.id not in failed:
-                    backend.delete_message(queue.name, message.receipt_handle)
+                    backend.delete_message(queue.name, str(message.receipt_handle))
         except Exception:
             log.exception("SQS delivery from %s failed", queue.name)
         finally:

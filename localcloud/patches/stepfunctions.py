@@ -37,7 +37,11 @@ def execute_state_machines(cloud: LocalCloud) -> None:
         trace_header: str | None = None,
     ) -> Any:
         return original(
-            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+            self,
+            state_machine_arn,
+            name or str(uuid.uuid4()),
+            execution_input,  # type: ignore[arg-type]  # moto's annotation; None is no input
+            trace_header,  # type: ignore[arg-type]
         )
 
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
@@ -77,8 +81,8 @@ def state_machine_role_credentials(cloud: LocalCloud) -> None:
             config=Config(
                 parameter_validation=False,
                 retries={"max_attempts": 0, "total_max_attempts": 1},
-                connect_timeout=module.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                read_timeout=module.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                connect_timeout=module.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,  # type: ignore[attr-defined]
+                read_timeout=module.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,  # type: ignore[attr-defined]
             ),
         )
 

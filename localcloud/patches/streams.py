@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -102,8 +103,8 @@ class StreamPoller(Poller):
                             source = _Source(
                                 shard_id=shard.id,
                                 records=shard.items,
-                                build=lambda item, m=mapping, r=region: _record(
-                                    item, m.event_source_arn, r
+                                build=functools.partial(
+                                    _record, source_arn=mapping.event_source_arn, region=region
                                 ),
                                 identifier=lambda record: record["dynamodb"]["SequenceNumber"],
                                 info_key="DDBStreamBatchInfo",
@@ -119,8 +120,11 @@ class StreamPoller(Poller):
                             source = _Source(
                                 shard_id=shard.shard_id,
                                 records=list(shard.records.values()),
-                                build=lambda item, s=stream, sh=shard, m=mapping, r=region: (
-                                    _kinesis_record(item, s.arn, sh.shard_id, r)
+                                build=functools.partial(
+                                    _kinesis_record,
+                                    stream_arn=stream.arn,
+                                    shard_id=shard.shard_id,
+                                    region=region,
                                 ),
                                 identifier=lambda record: str(record["kinesis"]["sequenceNumber"]),
                                 info_key="KinesisBatchInfo",

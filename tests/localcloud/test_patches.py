@@ -893,3 +893,18 @@ def test_port_in_use_is_one_clear_line(cloud: Cloud) -> None:
         f"localcloud: 127.0.0.1:{cloud.port} is already in use. Stop what listens there "
         "(`make down` if it is a local stack) or choose another port with --port."
     )
+
+
+def test_patches_refuse_another_moto_release() -> None:
+    from localcloud.patches import MOTO_VERSION, MotoVersionError, check_moto_version
+
+    check_moto_version(MOTO_VERSION)
+    with pytest.raises(MotoVersionError, match=r"moto 5\.2\.5.*moto 5\.3\.0"):
+        check_moto_version("5.3.0")
+
+
+def test_moto_version_is_the_pinned_one() -> None:
+    from localcloud.patches import MOTO_VERSION
+
+    pins = (ROOT / "requirements-dev.txt").read_text()
+    assert f"moto[server]=={MOTO_VERSION}\n" in pins
