@@ -308,21 +308,14 @@ class EventInvokeConfig(models.LocalModel, CloudFormationModel):
         self.physical_id = function_name
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: models.Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> EventInvokeConfig:
+    def create(cls, spec: models.Spec) -> EventInvokeConfig:
         from moto.awslambda.models import EventInvokeConfig as MotoConfig
 
-        fn = get_backend(account_id, region_name).get_function(properties["FunctionName"])
+        fn = get_backend(spec.account_id, spec.region).get_function(spec.properties["FunctionName"])
         config: dict[str, Any] = {
-            k: properties[k]
+            k: spec.properties[k]
             for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
-            if k in properties
+            if k in spec.properties
         }
         if "MaximumRetryAttempts" in config:
             config["MaximumRetryAttempts"] = int(config["MaximumRetryAttempts"])

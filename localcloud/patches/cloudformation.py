@@ -170,19 +170,12 @@ class SnsSubscription(models.LocalModel, CloudFormationModel):
         self.physical_id = arn
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: models.Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> SnsSubscription:
+    def create(cls, spec: models.Spec) -> SnsSubscription:
         from moto.sns.models import sns_backends
 
-        backend = sns_backends[account_id][region_name]
+        backend = sns_backends[spec.account_id][spec.region]
         subscription = backend.subscribe(
-            properties["TopicArn"], properties["Endpoint"], properties["Protocol"]
+            spec.properties["TopicArn"], spec.properties["Endpoint"], spec.properties["Protocol"]
         )
         for attribute in (
             "RawMessageDelivery",
@@ -190,8 +183,8 @@ class SnsSubscription(models.LocalModel, CloudFormationModel):
             "FilterPolicyScope",
             "RedrivePolicy",
         ):
-            if attribute in properties:
-                value = properties[attribute]
+            if attribute in spec.properties:
+                value = spec.properties[attribute]
                 if isinstance(value, dict):
                     value = json.dumps(value)
                 elif isinstance(value, bool):
@@ -254,20 +247,13 @@ class _PolicyAttachment(models.LocalModel):
         raise NotImplementedError
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: models.Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> Self:
-        document = properties["PolicyDocument"]
+    def create(cls, spec: models.Spec) -> Self:
+        document = spec.properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
-        named = properties[cls.TARGETS]
+        named = spec.properties[cls.TARGETS]
         targets = [str(t) for t in (named if isinstance(named, list) else [named])]
         for target in targets:
-            cls.attach(target, text, account_id, region_name)
+            cls.attach(target, text, spec.account_id, spec.region)
         return cls(targets)
 
 
@@ -345,40 +331,31 @@ class _HttpApiPart(models.LocalModel):
         return self.api_id if name == "ApiId" else self.physical_id
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: models.Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> Self:
+    def create(cls, spec: models.Spec) -> Self:
         with _HTTP_APIS_LOCK:
             if cls.kind == "api":
                 api_id = _new_id()
                 HTTP_APIS[api_id] = {
-                    "name": properties.get("Name", name),
-                    "account": account_id,
-                    "region": region_name,
-                    "properties": properties,
+                    "name": spec.properties.get("Name", spec.name),
+                    "account": spec.account_id,
+                    "region": spec.region,
+                    "properties": spec.properties,
                     **_api_parts(),
                 }
                 return cls(api_id, api_id)
-            api_id = str(properties["ApiId"])
-            part_id = str(properties["StageName"]) if cls.kind == "stages" else _new_id()
-            HTTP_APIS.setdefault(api_id, _api_parts())[cls.kind][part_id] = properties
+            api_id = str(spec.properties["ApiId"])
+            part_id = str(spec.properties["StageName"]) if cls.kind == "stages" else _new_id()
+            HTTP_APIS.setdefault(api_id, _api_parts())[cls.kind][part_id] = spec.properties
             return cls(api_id, part_id)
 
-    def update(
-        self, name: str, properties: models.Properties, account_id: str, region_name: str
-    ) -> Self:
+    def update(self, spec: models.Spec) -> Self:
         with _HTTP_APIS_LOCK:
             api = HTTP_APIS.setdefault(self.api_id, _api_parts())
             if self.kind == "api":
-                api["properties"] = properties
-                api["name"] = properties.get("Name", api.get("name"))
+                api["properties"] = spec.properties
+                api["name"] = spec.properties.get("Name", api.get("name"))
             else:
-                api[self.kind][self.physical_id] = properties
+                api[self.kind][self.physical_id] = spec.properties
         return self
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -432,43 +409,34 @@ class SecretsManagerSecret(models.LocalModel, CloudFormationModel):
         self.name = name
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: models.Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> SecretsManagerSecret:
+    def create(cls, spec: models.Spec) -> SecretsManagerSecret:
         from moto.secretsmanager.models import secretsmanager_backends
 
-        backend = secretsmanager_backends[account_id][region_name]
-        value = properties.get("SecretString")
-        generate = properties.get("GenerateSecretString")
+        backend = secretsmanager_backends[spec.account_id][spec.region]
+        value = spec.properties.get("SecretString")
+        generate = spec.properties.get("GenerateSecretString")
         if value is None and generate is not None:
             value = _generated_secret(backend, generate)
         try:
-            arn = str(backend.describe_secret(name).arn)
+            arn = str(backend.describe_secret(spec.name).arn)
         except Exception:
             created = json.loads(
                 backend.create_secret(
-                    name=name,
+                    name=spec.name,
                     secret_string=value,
                     secret_binary=None,
-                    description=properties.get("Description"),
-                    tags=properties.get("Tags", []),
-                    kms_key_id=properties.get("KmsKeyId"),
+                    description=spec.properties.get("Description"),
+                    tags=spec.properties.get("Tags", []),
+                    kms_key_id=spec.properties.get("KmsKeyId"),
                     client_request_token=None,
                     replica_regions=[],
                     force_overwrite=False,
                 )
             )
             arn = created["ARN"]
-        return cls(arn, name)
+        return cls(arn, spec.name)
 
-    def update(
-        self, name: str, properties: models.Properties, account_id: str, region_name: str
-    ) -> Self:
+    def update(self, spec: models.Spec) -> Self:
         return self
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -525,26 +493,21 @@ class NotEmulated(models.LocalModel, CloudFormationModel):
         return self.arn if name.endswith("Arn") else self.physical_id
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: models.Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> NotEmulated:
+    def create(cls, spec: models.Spec) -> NotEmulated:
         named = next(
-            (str(v) for k, v in properties.items() if k.endswith("Name") and isinstance(v, str)),
-            name,
+            (
+                str(v)
+                for k, v in spec.properties.items()
+                if k.endswith("Name") and isinstance(v, str)
+            ),
+            spec.name,
         )
         log.warning(
-            "localcloud: %s %s is not emulated (created by name only)", resource_type, named
+            "localcloud: %s %s is not emulated (created by spec.name only)", spec.type, named
         )
-        return cls(resource_type, named, account_id, region_name)
+        return cls(spec.type, named, spec.account_id, spec.region)
 
-    def update(
-        self, name: str, properties: models.Properties, account_id: str, region_name: str
-    ) -> Self:
+    def update(self, spec: models.Spec) -> Self:
         return self
 
 

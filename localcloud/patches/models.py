@@ -10,9 +10,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 Properties = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One resource of a template as CloudFormation hands it to its handler."""
+
+    name: str  # the physical name moto chose (or the template's NAME_PROPERTY)
+    properties: Properties
+    account_id: str
+    region: str
+    type: str
 
 
 class LocalModel:
@@ -55,19 +67,12 @@ class LocalModel:
         return self.physical_id
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        properties: Properties,
-        account_id: str,
-        region_name: str,
-        resource_type: str,
-    ) -> Self:
+    def create(cls, spec: Spec) -> Self:
         raise NotImplementedError(cls.TYPE)
 
-    def update(self, name: str, properties: Properties, account_id: str, region_name: str) -> Self:
-        self.delete(account_id, region_name)
-        return type(self).create(name, properties, account_id, region_name, self.TYPE)
+    def update(self, spec: Spec) -> Self:
+        self.delete(spec.account_id, spec.region)
+        return type(self).create(spec)
 
     def delete(self, account_id: str, region_name: str) -> None:
         return None
@@ -82,9 +87,7 @@ class LocalModel:
         region_name: str,
         **kwargs: Any,
     ) -> Self:
-        properties = dict(cloudformation_json.get("Properties") or {})
-        resource_type = str(cloudformation_json.get("Type", cls.TYPE))
-        return cls.create(resource_name, properties, account_id, region_name, resource_type)
+        return cls.create(_spec(cls, resource_name, cloudformation_json, account_id, region_name))
 
     @classmethod
     def update_from_cloudformation_json(
@@ -95,8 +98,15 @@ class LocalModel:
         account_id: str,
         region_name: str,
     ) -> Any:
-        properties = dict(cloudformation_json.get("Properties") or {})
-        return original_resource.update(new_resource_name, properties, account_id, region_name)
+        spec = _spec(cls, new_resource_name, cloudformation_json, account_id, region_name)
+        return original_resource.update(spec)
+
+
+def _spec(
+    model: type[LocalModel], name: str, template: dict[str, Any], account_id: str, region: str
+) -> Spec:
+    properties = dict(template.get("Properties") or {})
+    return Spec(name, properties, account_id, region, str(template.get("Type", model.TYPE)))
 
 
 BeforeCreate = Callable[[str, Properties, str, str], None]
