@@ -25,12 +25,18 @@ export PATH  := $(CURDIR)/$(NODE_DIR)/bin:$(PATH)
 
 .PHONY: help venv node npm deps demo up down test lint typecheck unit functional e2e templates package bench clean constraints
 
-help:
-	@echo "make demo    run docflow's main job on the embedded local AWS (no account needed)"
-	@echo "make test    every test and check (what CI runs)"
-	@echo "make up      start the local stack and deploy to it (.local/stack.json); make down stops it"
-	@echo "make package STAGE=dev|prod   compile the CloudFormation template and packages"
-	@echo "make bench   run the benchmarks and write bench/results/*.json"
+# `make help` lists every target: the `## ` text after a target's prerequisites, or a
+# `##@ target: text` line for a target whose rule line carries none.
+##@ node: Node (.nvmrc) unpacked into .tools/
+##@ npm: the npm packages (npm ci)
+help: ## this list
+	@echo "docflow: make demo (the main job on the embedded local AWS), make test (what CI runs)"
+	@awk '/^##@ / { sub(/^##@ /, ""); i = index($$0, ": "); \
+	    printf "  make %-12s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
+	  /^[a-z][a-z0-9-]*( [a-z0-9-]+)*:.*## / { split($$0, parts, ":.*## "); \
+	    n = split(substr($$0, 1, index($$0, ":") - 1), names, " "); \
+	    for (i = 1; i <= n; i++) printf "  make %-12s %s\n", names[i], parts[2] }' $(MAKEFILE_LIST)
+	@echo "  variables: STAGE=local|dev|prod (package, deploy; default dev), A=, B= (stage-diff)"
 
 $(PY): requirements.txt requirements-dev.txt constraints.txt
 	@if [ -z "$(PYTHON312)" ]; then echo "Python 3.12 not found: install it (pyenv install 3.12, or your OS package python3.12)"; exit 1; fi
@@ -38,7 +44,7 @@ $(PY): requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $(PY)
 
-venv: $(PY)
+venv: $(PY) ## the Python 3.12 virtual environment (.venv) with requirements-dev.txt
 
 $(NODE):
 	@if [ "$$(uname -s)-$$(uname -m)" != Linux-x86_64 ]; then \
@@ -62,30 +68,30 @@ node_modules/.package-lock.json: package-lock.json | $(NODE)
 
 npm: node_modules/.package-lock.json
 
-deps: venv npm
+deps: venv npm ## venv and npm
 
-lint: venv
+lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: venv
+typecheck: venv ## mypy (strict)
 	$(VENV)/bin/mypy
 
-unit functional e2e: deps
+unit functional e2e: deps ## one pytest suite (tests/unit, tests/functional, tests/e2e)
 	$(VENV)/bin/pytest tests/$@
 
-templates: deps
+templates: deps ## the compiled-template tests (tests/templates)
 	$(VENV)/bin/pytest tests/templates
 
 # Every test and check: lint, types, the plugins' node tests, the infrastructure gates (which
 # package every stage once), then pytest (unit, functional, templates reusing those packages,
 # gates, localcloud, e2e on the local stack).
-test: deps checkov-venv lint typecheck
+test: deps checkov-venv lint typecheck ## every test and check (what CI runs)
 	npm run -s test:plugins
 	$(PY) -m gates all --out .package/gates
 	DOCFLOW_PACKAGED_DIR=.package/gates $(VENV)/bin/pytest
 
-package: deps
+package: deps ## sls package --stage STAGE into .package/STAGE (config checked first)
 	$(PY) -m gates config $(STAGE)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SLS) package --stage $(STAGE) --package .package/$(STAGE)
 
@@ -93,18 +99,18 @@ package: deps
 # and checked (cfn-lint, checkov, IAM/secret/dead-letter/retention/alarm/budget gates), then
 # actionlint and zizmor on .github. `make stage-diff A=dev B=prod` prints two stages' differences.
 .PHONY: gates stage-diff deploy checkov-venv
-gates: deps checkov-venv
+gates: deps checkov-venv ## the infrastructure gates on every stage (docs/operations.md)
 	$(PY) -m gates all --out .package/gates
 
-stage-diff: venv
+stage-diff: venv ## the configuration keys that differ between stages A and B
 	$(PY) -m gates diff $(or $(A),dev) $(or $(B),prod)
 
-deploy: deps
+deploy: deps ## sls deploy --stage STAGE to the AWS account of your credentials
 	$(PY) -m gates config $(STAGE)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DOCFLOW_PYTHON312="$(PYTHON312)" $(SLS) deploy --stage $(STAGE)
 
 # checkov has its own venv: its dependencies conflict with moto's.
-checkov-venv: .venv-checkov/bin/checkov
+checkov-venv: .venv-checkov/bin/checkov ## checkov's own virtual environment
 .venv-checkov/bin/checkov: requirements-checkov.txt
 	@[ -x .venv-checkov/bin/python ] || $(PYTHON312) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
@@ -112,23 +118,33 @@ checkov-venv: .venv-checkov/bin/checkov
 
 # The local stack: embedded AWS on loopback + `sls deploy --stage local` (again on a second run);
 # writes .local/stack.json (endpoints, names, demo API keys). `make down` stops it.
-up: deps
+up: deps ## start the local stack and deploy what changed (.local/stack.json)
 	$(PY) -m localcloud up
 
-down:
-	@if [ -x $(PY) ]; then $(PY) -m localcloud down; fi
+# Without the venv (removed by hand), the pid file still names the server: stop it if that
+# process is a localcloud server (a stale pid may name another program by now).
+down: ## stop the local stack
+	@if [ -x $(PY) ]; then $(PY) -m localcloud down; \
+	elif [ -f .local/localcloud.pid ]; then pid=$$(cat .local/localcloud.pid); \
+	  serving() { ps -ww -o command= -p "$$pid" 2>/dev/null | grep -q localcloud; }; \
+	  if serving; then kill "$$pid"; \
+	    for _ in $$(seq 100); do serving || break; sleep 0.2; done; \
+	    if serving; then kill -9 "$$pid"; fi; \
+	    echo "localcloud: stopped (pid $$pid)"; fi; \
+	  rm -f .local/localcloud.pid .local/localcloud.json .local/stack.json; fi
 
-demo: up
+demo: up ## make up, then the demo scenario on it
 	$(PY) -m scripts.demo
 
-bench: deps
+bench: deps ## the benchmarks (bench/results/*.json)
 	$(PY) -m bench.run
 
-constraints:
+constraints: ## regenerate constraints.txt (the dev environment's transitive pins)
 	rm -rf /tmp/docflow-constraints && $(PYTHON312) -m venv /tmp/docflow-constraints
 	/tmp/docflow-constraints/bin/pip install --quiet -r requirements-dev.txt
 	{ echo "# Transitive pins for the dev environment; regenerate with make constraints."; \
 	  /tmp/docflow-constraints/bin/pip freeze; } > constraints.txt
 
-clean:
+# Stops the local stack first: removing .local while it runs would leave a server nobody can stop.
+clean: down ## stop the local stack, remove .venv, node_modules, .serverless, .local
 	rm -rf $(VENV) node_modules .serverless .local

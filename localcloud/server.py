@@ -67,7 +67,6 @@ class Server:
         from werkzeug.serving import make_server
 
         from localcloud import gateway, limits, s3post
-        from localcloud.console import ConsoleServer
         from localcloud.iam import enforce
         from localcloud.iam.audit import Audit
         from localcloud.patches import apply_all
@@ -107,10 +106,6 @@ class Server:
             self._gateway = make_server(
                 self.host, self.api_port, gateway.application, threaded=True
             )
-            # The read-only console (localcloud.console): the port after the API's when free.
-            self.console = ConsoleServer(
-                self.host, (self.api_port + 1, 0), self.endpoint_url, self.state_dir
-            )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError(self.host, self.port) from exc
@@ -126,12 +121,10 @@ class Server:
             thread = threading.Thread(target=server.serve_forever, daemon=True)
             thread.start()
             self._threads.append(thread)
-        self.console.start()
 
     def stop(self) -> None:
         for server in (self._moto, self._gateway):
             server.shutdown()
-        self.console.stop()
         self.runner.shutdown()
 
     def info(self) -> dict[str, Any]:
@@ -139,7 +132,6 @@ class Server:
             "pid": os.getpid(),
             "endpoint_url": self.endpoint_url,
             "api_url": self.api_url,
-            "console_url": self.console.url,
             "port": self.port,
             "api_port": self.api_port,
             "patches": self.patches,
@@ -165,14 +157,10 @@ def serve(host: str, port: int, api_port: int, state_dir: Path) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server.start()
     (state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
+    server.start()
     (state_dir / INFO_FILE).write_text(json.dumps(server.info(), indent=2) + "\n")
-    print(
-        f"localcloud: AWS endpoint {server.endpoint_url}, HTTP APIs {server.api_url}, "
-        f"console {server.console.url}",
-        flush=True,
-    )
+    print(f"localcloud: AWS endpoint {server.endpoint_url}, HTTP APIs {server.api_url}", flush=True)
     try:
         stop.wait()
     finally:
@@ -186,14 +174,48 @@ def serve(host: str, port: int, api_port: int, state_dir: Path) -> int:
     os._exit(0)
 
 
+def alive(pid: int) -> bool:
+    """Whether `pid` is a running localcloud server (not gone, not a zombie, not a process that
+    reused the number: where /proc exists, its command line says so)."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+        command = (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    # An empty command line is a process still being exec'd (or a kernel thread: never a pid
+    # file's); a zombie has exited and waits for its parent to reap it.
+    return state != "Z" and (not command or b"localcloud" in command)
+
+
 def running(state_dir: Path) -> dict[str, Any] | None:
     """The info of the server started from this state directory, if it is alive."""
     try:
         info: dict[str, Any] = json.loads((state_dir / INFO_FILE).read_text())
-        os.kill(int(info["pid"]), 0)
+        pid = int(info["pid"])
     except (OSError, ValueError, KeyError):
         return None
-    return info
+    return info if alive(pid) else None
+
+
+def _server_pid(state_dir: Path) -> int | None:
+    """The pid of this state directory's server from its info file, else its pid file (written
+    first): a server whose info file is gone is still stopped, never orphaned."""
+    info = running(state_dir)
+    if info is not None:
+        return int(info["pid"])
+    try:
+        pid = int((state_dir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if alive(pid) else None
 
 
 def start_background(
@@ -251,17 +273,18 @@ def start_background(
 
 def stop_background(state_dir: Path, timeout: float = 20) -> bool:
     """Stop the server started from this state directory; False if none was running."""
-    info = running(state_dir)
-    if info is None:
+    pid = _server_pid(state_dir)
+    if pid is None:
         return False
-    pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return True
+        if not alive(pid):
+            break
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    # A killed server could not remove its files; a stale pid could later name another process.
+    for name in (PID_FILE, INFO_FILE):
+        (state_dir / name).unlink(missing_ok=True)
     return True

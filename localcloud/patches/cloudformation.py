@@ -10,7 +10,7 @@ import threading
 from typing import Any, Self
 
 from moto.cloudformation import parsing
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend
 from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
 from moto.s3.models import FakeBucket, s3_backends
@@ -63,32 +63,90 @@ def sub_variable_map(cloud: LocalCloud) -> None:
     parsing.clean_json = clean_json
 
 
+def change_set_named(
+    backend: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> ChangeSet | None:
+    """The change set an ExecuteChangeSet means: by ARN, else by name within its stack.
+
+    AWS scopes a change set's name to its stack; moto's own lookup takes the last change set of
+    that name in any stack, and the patches wrapping ExecuteChangeSet pass the ARN on, so all of
+    them act on the same one.
+    """
+    if change_set_name in backend.change_sets:
+        return backend.change_sets[change_set_name]
+    named = [
+        change_set
+        for change_set in backend.change_sets.values()
+        if change_set.change_set_name == change_set_name
+        and (stack_name is None or stack_name in (change_set.stack_name, change_set.stack_id))
+        and change_set.stack_id in backend.stacks
+    ]
+    return named[-1] if named else None
+
+
 def change_set_outputs(cloud: LocalCloud) -> None:
-    """After ExecuteChangeSet, DescribeStacks shows the template's Outputs and Description.
+    """After ExecuteChangeSet, DescribeStacks shows the template's Outputs and Description, and
+    ListExports the stack's exports.
 
     osls deploys through change sets; moto applies the resources but keeps the stack's parsed
     template (and so its outputs) from before, so `sls info` and serverless-step-functions find
-    no Outputs. Re-read the template and rebuild the outputs once the change set is applied.
+    no Outputs. Re-read the template and rebuild the outputs once the change set is applied, and
+    register the exports as a stack create or update does (moto's DeleteStack then finds them).
     """
     original = CloudFormationBackend.execute_change_set
 
     def execute_change_set(
         self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
     ) -> None:
-        original(self, change_set_name, stack_name)
-        for stack in self.stacks.values():
-            if stack_name and stack_name not in (stack.name, stack.stack_id):
-                continue
-            change_set = self.change_sets.get(change_set_name) or next(
-                (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
-            )
-            if change_set is not None and change_set.stack_id != stack.stack_id:
-                continue
-            stack._parse_template()
-            stack.description = stack.template_dict.get("Description")
-            stack.output_map = stack._create_output_map()
+        change_set = change_set_named(self, change_set_name, stack_name)
+        if change_set is None:
+            original(self, change_set_name, stack_name)  # moto's own "does not exist" error
+            return
+        original(self, change_set.change_set_id, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        before = {
+            name
+            for name, export in self.exports.items()
+            if export.exporting_stack_id == stack.stack_id
+        }
+        stack.output_map = stack._create_output_map()
+        for name in before - {export.name for export in stack.exports}:
+            del self.exports[name]
+        for export in stack.exports:
+            self.exports[export.name] = export
 
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+def deleted_stacks(cloud: LocalCloud) -> None:
+    """Deleting a stack deletes its change sets and its exports, whichever way they were made.
+
+    On AWS a deleted stack's change sets are gone with it. moto keeps them, and osls names
+    every change set of a stack alike (`<stack>-change-set`), so after `sls remove` the next
+    deploy's ExecuteChangeSet could find the deleted stack's change set. moto's DeleteStack also
+    failed half-way (the stack gone, its resources not) on an export it never registered.
+    """
+    original = CloudFormationBackend.delete_stack
+
+    def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+        doomed = [
+            stack
+            for stack in self.stacks.values()
+            if name_or_stack_id in (stack.name, stack.stack_id)
+        ]
+        for stack in doomed:
+            for export in stack.exports:
+                self.exports.setdefault(export.name, export)
+            original(self, stack.stack_id)
+        doomed_ids = {stack.stack_id for stack in doomed}
+        for change_set_id in [
+            key for key, change_set in self.change_sets.items() if change_set.stack_id in doomed_ids
+        ]:
+            del self.change_sets[change_set_id]
+
+    CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
 
 
 def _notification_configuration(properties: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException
 from localcloud.iam import deploytime
 from localcloud.iam.deploytime import Refusal
 from localcloud.patches import awslambda, models
+from localcloud.patches.cloudformation import change_set_named
 from localcloud.patches.context import LocalCloud
 
 log = logging.getLogger("localcloud.lambda")
@@ -359,11 +360,11 @@ def cfn_resource_failures(cloud: LocalCloud) -> None:
     def execute_change_set(
         self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
     ) -> None:
-        change_set = self.change_sets.get(change_set_name) or next(
-            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
-        )
+        change_set = change_set_named(self, change_set_name, stack_name)
         try:
-            original_execute(self, change_set_name, stack_name)
+            original_execute(
+                self, change_set.change_set_id if change_set else change_set_name, stack_name
+            )
         except ResourceFailedError as failure:
             if change_set is None:
                 raise

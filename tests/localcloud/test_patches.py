@@ -908,3 +908,39 @@ def test_moto_version_is_the_pinned_one() -> None:
 
     pins = (ROOT / "requirements-dev.txt").read_text()
     assert f"moto[server]=={MOTO_VERSION}\n" in pins
+
+
+def test_a_stack_deployed_again_after_removal_gets_its_own_outputs(cloud: Cloud) -> None:
+    """osls names every change set of a stack alike and exports its deployment bucket's name:
+    `sls remove` then `sls deploy` works, and the export lives and dies with the stack."""
+    cfn = cloud.client("cloudformation")
+
+    def deploy(value: str) -> dict[str, str]:
+        template = {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"Deployed": {"Value": value, "Export": {"Name": "lc-again-deployed"}}},
+        }
+        cfn.create_change_set(
+            StackName="lc-again",
+            ChangeSetName="lc-again-change-set",
+            TemplateBody=json.dumps(template),
+            ChangeSetType="CREATE",
+        )
+        cfn.execute_change_set(ChangeSetName="lc-again-change-set", StackName="lc-again")
+        (stack,) = cfn.describe_stacks(StackName="lc-again")["Stacks"]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def exports() -> dict[str, str]:
+        return {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+
+    assert deploy("first") == {"Deployed": "first"}
+    assert exports() == {"lc-again-deployed": "first"}
+    cfn.delete_stack(StackName="lc-again")
+    with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
+        cfn.describe_stacks(StackName="lc-again")
+    with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
+        cfn.describe_change_set(ChangeSetName="lc-again-change-set", StackName="lc-again")
+    assert exports() == {}
+
+    assert deploy("second") == {"Deployed": "second"}
+    assert exports() == {"lc-again-deployed": "second"}

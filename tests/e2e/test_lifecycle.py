@@ -1,0 +1,113 @@
+"""The local stack's lifecycle, as a user drives it: `make up` (`python -m localcloud up`),
+`sls remove --stage local`, `make up` again, `make down`.
+
+The stack here is its own (state directory, free ports), not the session's `local_stack`,
+since removing a stack would pull it from under the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from localcloud import runtime, server, stack
+from tests.e2e.conftest import LocalStack, _free_port
+from tests.processing_samples import csv_bytes
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Lifecycle:
+    state_dir: Path
+    port: int
+    api_port: int
+
+    def localcloud(self, command: str) -> subprocess.CompletedProcess[str]:
+        ports = ["--port", str(self.port), "--api-port", str(self.api_port)]
+        return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "localcloud",
+                command,
+                *(ports if command == "up" else []),
+                "--state-dir",
+                str(self.state_dir),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    def up(self) -> LocalStack:
+        finished = self.localcloud("up")
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        description = json.loads((self.state_dir / stack.STACK_FILE).read_text())
+        return LocalStack(description, self.state_dir, 0.0)
+
+    def sls(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - the project's sls, fixed arguments
+            [str(ROOT / "node_modules" / ".bin" / "sls"), *args],
+            cwd=ROOT,
+            env=stack.deploy_environment(f"http://127.0.0.1:{self.port}"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
+    try:
+        runtime.python312()
+    except runtime.RuntimeMissingError as exc:
+        pytest.skip(str(exc))
+    state_dir = tmp_path_factory.mktemp("lifecycle")
+    try:
+        yield Lifecycle(state_dir, _free_port(), _free_port())
+    finally:
+        server.stop_background(state_dir)
+
+
+def test_sls_remove_then_up_deploys_a_stack_that_works(lifecycle: Lifecycle) -> None:
+    first = lifecycle.up()
+    removed = lifecycle.sls("remove", "--stage", "local")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    cfn = first.client("cloudformation")
+    with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
+        cfn.describe_stacks(StackName=first.description["stack"])
+
+    again = lifecycle.up()
+
+    (deployed,) = cfn.describe_stacks(StackName=again.description["stack"])["Stacks"]
+    assert deployed["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    assert {"ServerlessDeploymentBucketName", "HttpApiUrl"} <= {
+        output["OutputKey"] for output in deployed["Outputs"]
+    }
+    document_id = again.upload("after-remove.csv", "text/csv", csv_bytes(3))
+    assert again.wait_status(document_id)["status"] == "processed"
+
+
+def test_down_stops_the_server_and_frees_its_ports(lifecycle: Lifecycle) -> None:
+    info = server.running(lifecycle.state_dir)
+    assert info is not None, "the stack of the previous test is not running"
+
+    finished = lifecycle.localcloud("down")
+
+    assert (finished.returncode, finished.stdout.strip()) == (0, "localcloud: stopped")
+    assert not server.alive(int(info["pid"]))
+    assert server.port_free("127.0.0.1", lifecycle.port)
+    assert server.port_free("127.0.0.1", lifecycle.api_port)
+    assert not (lifecycle.state_dir / stack.STACK_FILE).exists()
