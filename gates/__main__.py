@@ -122,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         return 0 if _report("config schema", stage_config.validate_all(tuple(args.stages))) else 1
     if args.command == "diff":
-        a, b = stage_config.load_stage(args.a), stage_config.load_stage(args.b)
+        try:
+            a, b = stage_config.load_stage(args.a), stage_config.load_stage(args.b)
+        except FileNotFoundError as exc:
+            print(f"gates diff: {exc} (stages: {', '.join(stage_config.STAGES)})", file=sys.stderr)
+            return 2
         print(stage_config.format_diff(args.a, args.b, stage_config.diff_stages(a, b)))
         return 0
     if args.command == "cost":

@@ -70,6 +70,17 @@ def validate_stage(
         )
     reserved = config.get("reservedConcurrency")
     if function_names is not None and isinstance(reserved, Mapping):
+        # Every function is bounded as the stage decides: a reservation or an explicit null
+        # (none, or an SQS consumer bounded by its event source's maximumConcurrency).
+        for name in sorted(function_names - set(reserved)):
+            findings.append(
+                Finding(
+                    "config",
+                    where,
+                    f"key reservedConcurrency.{name}: missing; expected an integer 1-1000, "
+                    "or null for no reservation (every function is listed)",
+                )
+            )
         for name in sorted(set(reserved) - function_names):
             findings.append(
                 Finding(

@@ -150,4 +150,32 @@ def _check_concurrency(template: Template, config: Mapping[str, Any], stage: str
             found.append(
                 Finding("cost", rid, f"ReservedConcurrentExecutions {actual}, stage says {wanted}")
             )
+    # Every function bounded: a reservation, or SQS event sources that each cap the poller
+    # (ScalingConfig.MaximumConcurrency); unbounded only where the stage lists it as null.
+    unbounded_by_config = {
+        names.get(f"{service}-{stage}-{function}")
+        for function, wanted in (config.get("reservedConcurrency") or {}).items()
+        if wanted is None
+    }
+    mappings: dict[str, list[Mapping[str, Any]]] = {}
+    for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
+        target = target_id(props(mapping).get("FunctionName"))
+        if target:
+            mappings.setdefault(target, []).append(props(mapping))
+    for rid, res in resources(template, "AWS::Lambda::Function").items():
+        if props(res).get("ReservedConcurrentExecutions") is not None:
+            continue
+        sources = mappings.get(rid, [])
+        capped = bool(sources) and all(
+            (m.get("ScalingConfig") or {}).get("MaximumConcurrency") is not None for m in sources
+        )
+        if not capped and rid not in unbounded_by_config:
+            found.append(
+                Finding(
+                    "cost",
+                    rid,
+                    "no reserved concurrency and no event source maximum concurrency: set "
+                    "reservedConcurrency.<function> in the stage config",
+                )
+            )
     return found

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from localcloud import limits
+from localcloud import limits, throttle
 from localcloud.patches.cloudformation import HTTP_APIS
 
 StartResponse = Callable[..., Any]
@@ -286,6 +286,8 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> list[
     try:
         body = _request_body(environ)
         api_id, api = _select_api(environ.get("HTTP_HOST", ""))
+        if not throttle.THROTTLE.admit(api_id, api):
+            raise _ReplyError(429, "Too Many Requests")
         found = match_route(
             api["routes"].values(), environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
         )

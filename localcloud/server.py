@@ -67,6 +67,7 @@ class Server:
         from werkzeug.serving import make_server
 
         from localcloud import gateway, limits, s3post
+        from localcloud.console import ConsoleServer
         from localcloud.iam import enforce
         from localcloud.iam.audit import Audit
         from localcloud.patches import apply_all
@@ -106,6 +107,10 @@ class Server:
             self._gateway = make_server(
                 self.host, self.api_port, gateway.application, threaded=True
             )
+            # The read-only console (localcloud.console): the port after the API's when free.
+            self.console = ConsoleServer(
+                self.host, (self.api_port + 1, 0), self.endpoint_url, self.state_dir
+            )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError(self.host, self.port) from exc
@@ -121,10 +126,12 @@ class Server:
             thread = threading.Thread(target=server.serve_forever, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.console.start()
 
     def stop(self) -> None:
         for server in (self._moto, self._gateway):
             server.shutdown()
+        self.console.stop()
         self.runner.shutdown()
 
     def info(self) -> dict[str, Any]:
@@ -132,6 +139,7 @@ class Server:
             "pid": os.getpid(),
             "endpoint_url": self.endpoint_url,
             "api_url": self.api_url,
+            "console_url": self.console.url,
             "port": self.port,
             "api_port": self.api_port,
             "patches": self.patches,
@@ -160,7 +168,11 @@ def serve(host: str, port: int, api_port: int, state_dir: Path) -> int:
     (state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
     server.start()
     (state_dir / INFO_FILE).write_text(json.dumps(server.info(), indent=2) + "\n")
-    print(f"localcloud: AWS endpoint {server.endpoint_url}, HTTP APIs {server.api_url}", flush=True)
+    print(
+        f"localcloud: AWS endpoint {server.endpoint_url}, HTTP APIs {server.api_url}, "
+        f"console {server.console.url}",
+        flush=True,
+    )
     try:
         stop.wait()
     finally:

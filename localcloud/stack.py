@@ -206,6 +206,7 @@ def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dic
         "region": REGION,
         "endpoint_url": endpoint_url,
         "api_url": info["api_url"],
+        "console_url": info.get("console_url"),
         "documents_bucket": outputs.get("DocumentsBucketName")
         or next(iter(by_type.get("AWS::S3::Bucket", {}).values()), None),
         "tables": dict(sorted(by_type.get("AWS::DynamoDB::Table", {}).items())),
@@ -222,6 +223,7 @@ def table(stack: dict[str, Any]) -> str:
     rows = [
         ("AWS endpoint", stack["endpoint_url"]),
         ("HTTP API", stack["api_url"]),
+        ("console", stack.get("console_url") or "-"),
         ("documents bucket", stack["documents_bucket"]),
         *((f"table {name}", physical) for name, physical in stack["tables"].items()),
         ("state machine", stack["state_machine_arn"] or "-"),

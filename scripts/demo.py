@@ -371,6 +371,7 @@ def _play(
     if fanout is not None and not fanout.report(cases, timeout_s=120):
         print("fan-out or sync fell short of what the documents' outcomes should produce")
         failures += 1
+    _console_hint(stack)
     return 1 if failures else 0
 
 
@@ -405,6 +406,11 @@ def _summary(cases: list[Case], elapsed: float) -> int:
         print(f"  {mark} {case.label:12} {status:12} expected {case.expect:12} {reason}")
     print(f"\n{len(cases) - failures} of {len(cases)} documents ended as expected")
     return failures
+
+
+def _console_hint(stack: dict[str, Any]) -> None:
+    if stack.get("console_url"):
+        print(f"\nlocal console (read-only, loopback): {stack['console_url']}/documents")
 
 
 def main(argv: list[str] | None = None) -> int:

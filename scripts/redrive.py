@@ -18,18 +18,22 @@ not available):
   send and delete leaves a copy in both queues, which the consumers absorb (they are
   idempotent per event). A copied message starts with a fresh receive count.
 
-Uses the usual AWS credential chain and honours AWS_ENDPOINT_URL (the local stack).
+`--stage` gives the region (config/<stage>.yml) and the queue names; `--stage local` is the
+running local stack (.local/stack.json). Credentials come from the usual AWS chain.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import boto3
+from scripts import stage as target
+from scripts.stage import OperatorError
 
 BATCH = 10
 # How an SQS without StartMessageMoveTask answers: AWS-compatible emulators name the error;
@@ -132,32 +136,65 @@ def wait_for_task(sqs: Any, dlq_url: str, poll_seconds: float = 5.0) -> dict[str
         time.sleep(poll_seconds)
 
 
-def main(argv: list[str] | None = None) -> int:
+QUEUES = ("notify", "webhooks")
+
+
+def queue_urls(sqs: Any, name: str) -> tuple[str, str]:
+    """(dead-letter queue URL, source queue URL) of a fan-out queue named `name`."""
+    urls = []
+    for queue in (f"{name}-dlq", name):
+        try:
+            urls.append(str(sqs.get_queue_url(QueueName=queue)["QueueUrl"]))
+        except sqs.exceptions.QueueDoesNotExist:
+            raise OperatorError(f"no queue {queue} here: is the stage deployed?") from None
+    return urls[0], urls[1]
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="python -m scripts.redrive",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--stage", help="names the queues docflow-<stage>-<queue>[-dlq]")
-    parser.add_argument("--queue", choices=["notify", "webhooks"], help="the fan-out queue")
-    parser.add_argument("--service", default="docflow")
+    parser.add_argument(
+        "--stage", help="local, dev, prod: its region and queues <service>-<stage>-<queue>[-dlq]"
+    )
+    parser.add_argument("--queue", choices=QUEUES, help="the fan-out queue (with --stage)")
+    parser.add_argument("--service", default=target.SERVICE, help=argparse.SUPPRESS)
     parser.add_argument("--dlq-url", help="instead of --stage/--queue")
     parser.add_argument("--source-url", help="instead of --stage/--queue")
     parser.add_argument("--mode", choices=["auto", "move-task", "copy"], default="auto")
     parser.add_argument("--max", type=int, default=None, help="at most this many (copy mode)")
     parser.add_argument("--rate", type=int, default=None, help="messages/s (move-task mode)")
     parser.add_argument("--wait", action="store_true", help="wait for a move task to finish")
-    parser.add_argument("--region", default=None)
-    args = parser.parse_args(argv)
+    parser.add_argument("--region", default=None, help="instead of the stage's region")
+    parser.add_argument("--stack", type=Path, default=target.STACK_FILE, help=argparse.SUPPRESS)
+    return parser
 
-    sqs = boto3.client("sqs", region_name=args.region)
-    if args.dlq_url and args.source_url:
-        dlq_url, source_url = args.dlq_url, args.source_url
-    elif args.stage and args.queue:
-        name = f"{args.service}-{args.stage}-{args.queue}"
-        source_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        dlq_url = sqs.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
-    else:
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    by_url = bool(args.dlq_url and args.source_url)
+    if not by_url and not (args.stage and args.queue):
         parser.error("give --stage and --queue, or --dlq-url and --source-url")
-    result = redrive(sqs, dlq_url, source_url, mode=args.mode, limit=args.max, rate=args.rate)
+    return target.run("redrive", lambda: _redrive(args, by_url))
+
+
+def _redrive(args: argparse.Namespace, by_url: bool) -> int:
+    # A queue URL names its region (https://sqs.<region>.amazonaws.com/<account>/<name>).
+    in_url = re.match(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com/", args.dlq_url or "")
+    region = args.region or (in_url.group(1) if in_url and not args.stage else None)
+    where = target.resolve(args.stage, region, args.stack)
+    sqs = where.client("sqs")
+    if by_url:
+        dlq_url, source_url = args.dlq_url, args.source_url
+    else:
+        dlq_url, source_url = queue_urls(sqs, f"{args.service}-{args.stage}-{args.queue}")
+    try:
+        result = redrive(sqs, dlq_url, source_url, mode=args.mode, limit=args.max, rate=args.rate)
+    except sqs.exceptions.QueueDoesNotExist:
+        raise OperatorError(f"no queue at {dlq_url} or {source_url} in {where.where}") from None
     if result.task:
         print(f"move task started: {result.task}")
         if args.wait:

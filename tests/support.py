@@ -6,6 +6,8 @@ import copy
 import importlib
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -110,3 +112,15 @@ def lambda_role(*statements: dict[str, Any], name: str | None = None) -> dict[st
             {"PolicyName": "grants", "PolicyDocument": {"Statement": list(statements)}}
         ]
     return {"Type": "AWS::IAM::Role", "Properties": properties}
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 120.0, interval: float = 0.25) -> Any:
+    """Poll until condition() is truthy: events flow asynchronously, as in AWS."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout:.0f} s: {condition}")
+        time.sleep(interval)

@@ -19,6 +19,11 @@ from typing import Any
 
 from shared import errors
 
+# What a key may do: `submit` creates documents (docflow.api.service), `approve` decides on
+# another key's documents (docflow.processing.approval); any valid key reads its owner's
+# documents, so `read` alone is a read-only key.
+ROLES = ("submit", "approve", "read")
+
 
 @dataclass(frozen=True)
 class Principal:

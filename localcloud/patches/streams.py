@@ -75,6 +75,41 @@ class _Position:
         self.not_before = 0.0
 
 
+_POLLERS: list[StreamPoller] = []
+
+
+def _records_in(source_arn: str, shard_id: str) -> int | None:
+    parts = source_arn.split(":")
+    region, account_id, resource = parts[3], parts[4], parts[5]
+    name = resource.split("/")[1]
+    try:
+        if parts[2] == "kinesis":
+            return len(kinesis_backends[account_id][region].streams[name].shards[shard_id].records)
+        shard = dynamodb_backends[account_id][region].tables[name].stream_shard
+        return len(shard.items) if shard is not None else None
+    except (KeyError, AttributeError):
+        return None
+
+
+def positions() -> list[dict[str, Any]]:
+    """Where each stream consumer is: records read of the records in the shard, its retries
+    of the current batch (what the local console shows as the consumer's position)."""
+    found = []
+    for poller in _POLLERS:
+        for (source_arn, shard_id, function_arn), position in list(poller._positions.items()):
+            found.append(
+                {
+                    "source_arn": source_arn,
+                    "shard_id": shard_id,
+                    "function_arn": function_arn,
+                    "read": position.index,
+                    "records": _records_in(source_arn, shard_id),
+                    "attempts": position.attempts,
+                }
+            )
+    return found
+
+
 class StreamPoller(Poller):
     """Reads each table's stream in order for every mapped function, as Lambda's pollers do.
 
@@ -249,6 +284,7 @@ def stream_pollers(cloud: LocalCloud) -> None:
     delivery), and sent Kinesis records one by one, losing a record whose invocation failed.
     """
     poller = StreamPoller()
+    _POLLERS.append(poller)
     original = StreamShard.add
 
     def add(self: StreamShard, old: Any, new: Any) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import requests
 
 from localcloud import runtime, server, stack
+from tests.support import wait_for as wait_for  # the fixtures' modules import it from here
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +48,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+STACK_PREFIX = "docflow-local"  # service-stage: every resource name of the local stage
+
+
 @dataclass
 class LocalStack:
     description: dict[str, Any]
@@ -69,6 +72,21 @@ class LocalStack:
             region_name=stack.REGION,
             aws_access_key_id="localcloud",
             aws_secret_access_key="localcloud",
+        )
+
+    def queue_url(self, name: str) -> str:
+        """The URL of the local stage's queue `name` (without the stack prefix)."""
+        sqs = self.client("sqs")
+        return str(sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-{name}")["QueueUrl"])
+
+    def queue_depth(self, name: str) -> int:
+        """Messages waiting plus in flight in the stage's queue `name`."""
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.queue_url(name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
         )
 
     def key(self, owner: str = "demo-alice", role: str = "submit") -> str:
@@ -148,18 +166,6 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield LocalStack(stack.describe(info, state_dir), state_dir, deploy_seconds)
     finally:
         server.stop_background(state_dir)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 120.0, interval: float = 0.5) -> Any:
-    """Poll until condition() is truthy: events flow asynchronously, as in AWS."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout:.0f} s: {condition}")
-        time.sleep(interval)
 
 
 def deploy_template(local: LocalStack, name: str, template: dict[str, Any]) -> None:

@@ -39,13 +39,13 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.e2e import hostile
-from tests.e2e.conftest import FINAL, LocalStack, role_for
+from tests.e2e.conftest import FINAL, STACK_PREFIX, LocalStack, role_for
 from tests.functional.events.conftest import Receiver
 from tests.processing_samples import csv_bytes
 
 pytestmark = pytest.mark.e2e
 
-PREFIX = "docflow-local"
+PREFIX = STACK_PREFIX
 BOUND_SECONDS = 180.0  # from upload to a final status, per document
 QUEUE_VISIBILITY_SECONDS = "5"  # sped up from 190 s: poison reaches its dead-letter queue in time
 MIN_DISTINCT_INPUTS = 300
@@ -307,23 +307,9 @@ def _check_uploads(local: LocalStack, report: Report, uploads: list[Upload]) -> 
 # ---- queues, topic, stream ------------------------------------------------------------------
 
 
-def _queue_url(local: LocalStack, name: str) -> str:
-    return str(local.client("sqs").get_queue_url(QueueName=f"{PREFIX}-{name}")["QueueUrl"])
-
-
-def _depth(local: LocalStack, name: str) -> int:
-    attributes = local.client("sqs").get_queue_attributes(
-        QueueUrl=_queue_url(local, name),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
-
-
 def _drain(local: LocalStack, name: str) -> list[dict[str, Any]]:
     """Every message in a dead-letter queue (received, then deleted: they are the campaign's)."""
-    sqs, url = local.client("sqs"), _queue_url(local, name)
+    sqs, url = local.client("sqs"), local.queue_url(name)
     messages: list[dict[str, Any]] = []
     empty = 0
     while empty < 2:
@@ -373,7 +359,7 @@ def _send_messages(local: LocalStack) -> list[hostile.MessageCase]:
             sns.publish(TopicArn=topic, Message=case.body, MessageAttributes=attributes)
         else:
             sqs.send_message(
-                QueueUrl=_queue_url(local, case.target),
+                QueueUrl=local.queue_url(case.target),
                 MessageBody=case.body,
                 MessageAttributes={
                     "campaign_case": {"DataType": "String", "StringValue": case.name}
@@ -385,10 +371,12 @@ def _send_messages(local: LocalStack) -> list[hostile.MessageCase]:
 def _check_messages(
     local: LocalStack, report: Report, cases: list[hostile.MessageCase], deadline: float
 ) -> None:
-    while time.monotonic() < deadline and (_depth(local, "notify") or _depth(local, "webhooks")):
+    while time.monotonic() < deadline and (
+        local.queue_depth("notify") or local.queue_depth("webhooks")
+    ):
         time.sleep(2)
     for queue in ("notify", "webhooks"):
-        left = _depth(local, queue)
+        left = local.queue_depth(queue)
         if left:
             report.violate(
                 "messages_accounted", f"{queue}: {left} message(s) still in the source queue"
@@ -450,7 +438,7 @@ def _put_stream(local: LocalStack) -> list[hostile.StreamCase]:
 
 
 def _check_stream(local: LocalStack, report: Report, dlq_before: int, since_ms: int) -> None:
-    dlq_after = _depth(local, "analytics-dlq")
+    dlq_after = local.queue_depth("analytics-dlq")
     if dlq_after != dlq_before:
         report.violate(
             "analytics_counts_malformed",
@@ -573,7 +561,7 @@ def campaign(local_stack: LocalStack) -> Report:
     )
     saved = {}
     for queue in ("notify", "webhooks"):
-        url = _queue_url(local, queue)
+        url = local.queue_url(queue)
         saved[url] = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["VisibilityTimeout", "Policy"]
         )["Attributes"]
@@ -605,7 +593,7 @@ def campaign(local_stack: LocalStack) -> Report:
 
 
 def _run(local: LocalStack, report: Report, receiver: Receiver, since_ms: int) -> None:
-    analytics_dlq_before = _depth(local, "analytics-dlq")
+    analytics_dlq_before = local.queue_depth("analytics-dlq")
 
     # Poison first: the consumers work through it while the uploads are processed.
     message_cases = _send_messages(local)
@@ -748,9 +736,7 @@ def _run(local: LocalStack, report: Report, receiver: Receiver, since_ms: int) -
     )
     for queue in ("notify", "webhooks"):
         for _ in range(3):
-            local.client("sqs").send_message(
-                QueueUrl=_queue_url(local, queue), MessageBody=envelope
-            )
+            local.client("sqs").send_message(QueueUrl=local.queue_url(queue), MessageBody=envelope)
     report.inputs["duplicates"] += 2
 
     # Every document to its final status, polled together.

@@ -16,13 +16,13 @@ import pytest
 
 from docflow.webhooks.model import verify
 from scripts import redrive
-from tests.e2e.conftest import LocalStack, wait_for
+from tests.e2e.conftest import STACK_PREFIX, LocalStack, wait_for
 from tests.functional.events.conftest import Receiver
 from tests.processing_samples import csv_bytes
 
 pytestmark = pytest.mark.e2e
 
-PREFIX = "docflow-local"
+PREFIX = STACK_PREFIX
 
 
 @pytest.fixture
@@ -45,20 +45,6 @@ def _upload_processed(local: LocalStack) -> str:
     document_id = local.upload("small.csv", "text/csv", body)
     assert local.wait_status(document_id)["status"] == "processed"
     return document_id
-
-
-def _queue_url(local: LocalStack, name: str) -> str:
-    return str(local.client("sqs").get_queue_url(QueueName=f"{PREFIX}-{name}")["QueueUrl"])
-
-
-def _depth(local: LocalStack, name: str) -> int:
-    attributes = local.client("sqs").get_queue_attributes(
-        QueueUrl=_queue_url(local, name),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
 
 
 def _sent_emails(local: LocalStack) -> int:
@@ -126,22 +112,22 @@ def test_a_processed_document_yields_one_email_one_signed_webhook_and_a_lake_rec
 
 def test_a_poison_message_is_dead_lettered_and_redrive_returns_it(local_stack: LocalStack) -> None:
     sqs = local_stack.client("sqs")
-    source, dead = _queue_url(local_stack, "notify"), _queue_url(local_stack, "notify-dlq")
+    source, dead = local_stack.queue_url("notify"), local_stack.queue_url("notify-dlq")
     attributes = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["VisibilityTimeout"])
     # Time is sped up, not skipped: a failed receive comes back after 1 s instead of 190 s.
     sqs.set_queue_attributes(QueueUrl=source, Attributes={"VisibilityTimeout": "1"})
     try:
-        dead_before = _depth(local_stack, "notify-dlq")
+        dead_before = local_stack.queue_depth("notify-dlq")
         sqs.send_message(QueueUrl=source, MessageBody="{this is not an SNS notification")
 
-        wait_for(lambda: _depth(local_stack, "notify-dlq") == dead_before + 1, timeout=120)
-        assert _depth(local_stack, "notify") == 0
+        wait_for(lambda: local_stack.queue_depth("notify-dlq") == dead_before + 1, timeout=120)
+        assert local_stack.queue_depth("notify") == 0
 
         result = redrive.redrive(sqs, dead, source, mode="auto")
 
         assert (result.mode, result.moved) == ("copy", dead_before + 1)
-        assert _depth(local_stack, "notify-dlq") == 0
+        assert local_stack.queue_depth("notify-dlq") == 0
         # Still poison: it is retried from the source queue and dead-lettered again.
-        wait_for(lambda: _depth(local_stack, "notify-dlq") == dead_before + 1, timeout=120)
+        wait_for(lambda: local_stack.queue_depth("notify-dlq") == dead_before + 1, timeout=120)
     finally:
         sqs.set_queue_attributes(QueueUrl=source, Attributes=attributes["Attributes"])

@@ -82,7 +82,7 @@ def test_a_seeded_mistake_is_reported_with_stage_key_and_expected_value(
 
 def test_reserved_concurrency_must_name_a_defined_function(schema: dict[str, Any]) -> None:
     config = copy.deepcopy(stage_config.load_stage("dev"))
-    config["reservedConcurrency"]["apj"] = 5
+    config["reservedConcurrency"] = {"api": 10, "intake": 5, "apj": 5}
 
     messages = _messages(
         stage_config.validate_stage("dev", config, schema, frozenset({"api", "intake"}))
@@ -92,6 +92,59 @@ def test_reserved_concurrency_must_name_a_defined_function(schema: dict[str, Any
         "[config] config/dev.yml (stage dev): key reservedConcurrency.apj: expected the name of "
         "a function (api, intake), got 'apj'"
     ]
+
+
+def test_reserved_concurrency_must_list_every_function(schema: dict[str, Any]) -> None:
+    config = copy.deepcopy(stage_config.load_stage("dev"))
+    config["reservedConcurrency"] = {"api": 10}
+
+    messages = _messages(
+        stage_config.validate_stage("dev", config, schema, frozenset({"api", "intake"}))
+    )
+
+    assert messages == [
+        "[config] config/dev.yml (stage dev): key reservedConcurrency.intake: missing; "
+        "expected an integer 1-1000, or null for no reservation (every function is listed)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("throttle", "expected"),
+    [
+        ({"rateLimit": 0, "burstLimit": 10}, "key api.throttle.rateLimit: expected steady"),
+        ({"rateLimit": 5, "burstLimit": 0}, "key api.throttle.burstLimit: expected requests"),
+        ({"rateLimit": 5}, "key api.throttle.burstLimit: missing"),
+        ({"rateLimit": 5, "burstLimit": 9000}, "key api.throttle.burstLimit: expected requests"),
+    ],
+)
+def test_the_stage_throttle_is_validated(
+    schema: dict[str, Any], throttle: dict[str, Any], expected: str
+) -> None:
+    config = copy.deepcopy(stage_config.load_stage("prod"))
+    config["api"]["throttle"] = throttle
+
+    messages = _messages(stage_config.validate_stage("prod", config, schema))
+
+    assert any(
+        m.startswith(f"[config] config/prod.yml (stage prod): {expected}") for m in messages
+    ), messages
+
+
+def test_prod_names_the_owners_it_trusts_without_review(schema: dict[str, Any]) -> None:
+    prod = copy.deepcopy(stage_config.load_stage("prod"))
+    assert "*" not in prod["processing"]["policy"]["senderAllowList"]
+    prod["processing"]["policy"]["senderAllowList"] = ["acme", "*"]
+
+    assert _messages(stage_config.validate_stage("prod", prod, schema)) == [
+        "[config] config/prod.yml (stage prod): key processing.policy.senderAllowList.1: "
+        "expected an owner id: prod lists the owners it trusts without review, '*' (every "
+        "owner) is not allowed, got '*' ('*' should not be valid under "
+        "{'const': '*'})"
+    ]
+    # Other stages may trust every owner (local demos, dev).
+    dev = copy.deepcopy(stage_config.load_stage("dev"))
+    dev["processing"]["policy"]["senderAllowList"] = ["*"]
+    assert stage_config.validate_stage("dev", dev, schema) == []
 
 
 def test_stage_diff_lists_exactly_the_keys_that_differ() -> None:

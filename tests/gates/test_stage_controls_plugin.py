@@ -47,7 +47,11 @@ def _workflow_resources() -> dict[str, Any]:
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}},
         "ProcessLambdaFunction": {
             "Type": "AWS::Lambda::Function",
-            "Properties": {"FunctionName": "docflow-dev-process", "Timeout": 30},
+            "Properties": {
+                "FunctionName": "docflow-dev-process",
+                "Timeout": 30,
+                "ReservedConcurrentExecutions": 3,
+            },
         },
         "ProcessingStateMachine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {}},
         "LogStream": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
@@ -138,7 +142,7 @@ def test_node_and_python_validators_read_the_same_schema() -> None:
         "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
         "const config = JSON.parse(process.argv[1]);"
         "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
-        " stage: 'prod', functionNames: ['api', 'intake']})));"
+        " stage: 'prod', functionNames: Object.keys(config.reservedConcurrency)})));"
     )
     result = subprocess.run(  # noqa: S603
         ["node", "-e", script, json.dumps(config)],  # noqa: S607 - node from the toolchain

@@ -382,6 +382,22 @@ def test_monitoring_gate_fails_a_budget_without_the_80_percent_notice() -> None:
     ]
 
 
+def test_monitoring_gate_fails_a_function_without_any_concurrency_bound() -> None:
+    template = _monitored()
+    del template["Resources"]["Fn"]["Properties"]["ReservedConcurrentExecutions"]
+    config = {**_CONFIG, "reservedConcurrency": {}}
+    assert [str(f) for f in monitoring.check(template, config, "dev")] == [
+        "[cost] Fn: no reserved concurrency and no event source maximum concurrency: set "
+        "reservedConcurrency.<function> in the stage config"
+    ]
+    # An SQS consumer whose every mapping caps the poller is bounded.
+    template["Resources"]["Mapping"] = {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        "Properties": {"FunctionName": {"Ref": "Fn"}, "ScalingConfig": {"MaximumConcurrency": 2}},
+    }
+    assert monitoring.check(template, config, "dev") == []
+
+
 def test_monitoring_gate_fails_reserved_concurrency_that_differs_from_the_config() -> None:
     config = {**_CONFIG, "reservedConcurrency": {"fn": 50}}
     assert [str(f) for f in monitoring.check(_monitored(), config, "dev")] == [

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from localcloud import runtime
+from tests.support import wait_for as wait_for  # the fixtures' modules import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -120,15 +121,3 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[
     yield Cloud(endpoint, f"http://127.0.0.1:{api_port}", state, port)
     process.terminate()
     process.wait(timeout=20)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll until condition() is truthy (events are asynchronous, as in AWS)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.2)

@@ -106,6 +106,38 @@ def test_reserved_concurrency_comes_from_the_stage_config(load: Load, stage: str
         assert function.get("ReservedConcurrentExecutions") == reserved, name
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_http_api_stage_is_throttled_as_the_stage_config_says(load: Load, stage: str) -> None:
+    throttle = stage_settings(stage)["api"]["throttle"]
+    stages = resources(load(stage), "AWS::ApiGatewayV2::Stage")
+    assert list(stages) == ["HttpApiStage"]
+    settings = props(stages["HttpApiStage"])["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (
+        throttle["rateLimit"],
+        throttle["burstLimit"],
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_function_is_bounded_by_reserved_or_event_source_concurrency(
+    load: Load, stage: str
+) -> None:
+    compiled = load(stage)
+    fanout = stage_settings(stage)["fanout"]
+    capped = {
+        target_id(props(m)["FunctionName"]): props(m).get("ScalingConfig", {})
+        for m in resources(compiled, "AWS::Lambda::EventSourceMapping").values()
+        if "ScalingConfig" in props(m)
+    }
+    assert capped == {
+        "NotifyLambdaFunction": {"MaximumConcurrency": fanout["notify"]["maximumConcurrency"]},
+        "WebhooksLambdaFunction": {"MaximumConcurrency": fanout["webhooks"]["maximumConcurrency"]},
+    }
+    for rid, function in resources(compiled, "AWS::Lambda::Function").items():
+        reserved = props(function).get("ReservedConcurrentExecutions")
+        assert reserved is not None or rid in capped, rid
+
+
 def test_prod_retains_documents_with_recovery_and_protection(load: Load) -> None:
     compiled = load("prod")["Resources"]
     table, bucket = compiled["DocumentsTable"], compiled["DocumentsBucket"]

@@ -67,6 +67,15 @@ function validateStageConfig({ schema, config, stage, functionNames }) {
       );
     }
   }
+  // Every function is bounded as the stage decides: a reservation, or an explicit null (none,
+  // or an SQS consumer bounded by its event source's maximumConcurrency).
+  for (const name of functionNames || []) {
+    if (!Object.prototype.hasOwnProperty.call(reserved, name)) {
+      problems.push(
+        `key reservedConcurrency.${name}: missing; expected an integer 1-1000, or null for no reservation (every function is listed)`
+      );
+    }
+  }
   return problems.map((problem) => `config/${stage}.yml (stage ${stage}): ${problem}`);
 }
 
