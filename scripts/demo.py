@@ -326,10 +326,12 @@ def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
         fanout.subscribe()
         print(f"  webhook subscriber 'demo-partner' listening at {fanout.receiver.url}")
     try:
-        return _play(client, cases, fanout, timeout_s, record)
+        failures = _play(client, cases, fanout, timeout_s, record)
     finally:
         if fanout is not None:
             fanout.unsubscribe()
+    _console_hint(stack)
+    return 1 if failures else 0
 
 
 def _play(
@@ -371,8 +373,7 @@ def _play(
     if fanout is not None and not fanout.report(cases, timeout_s=120):
         print("fan-out or sync fell short of what the documents' outcomes should produce")
         failures += 1
-    _console_hint(stack)
-    return 1 if failures else 0
+    return failures
 
 
 def _record(cases: list[Case], elapsed: float) -> None:
