@@ -109,6 +109,16 @@ deploy: deps ## sls deploy --stage STAGE to the AWS account of your credentials
 	$(PY) -m gates config $(STAGE)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DOCFLOW_PYTHON312="$(PYTHON312)" $(SLS) deploy --stage $(STAGE)
 
+# The local console's browser tests (tests/e2e/test_console.py) drive Debian's chromium through
+# Playwright (its own browser download is not reachable): installed here when missing.
+.PHONY: chromium
+test e2e: chromium
+chromium: ## Debian's chromium for the console's browser tests (installed when missing)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
+	  else echo "chromium is missing: install Debian's chromium package as root"; exit 1; fi; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium; fi
+
 # checkov has its own venv: its dependencies conflict with moto's.
 checkov-venv: .venv-checkov/bin/checkov ## checkov's own virtual environment
 .venv-checkov/bin/checkov: requirements-checkov.txt

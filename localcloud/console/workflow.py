@@ -257,8 +257,9 @@ class Overlay:
         return {n for n, r in self.runs.items() if r.entered > r.exited}
 
     def retries(self, name: str) -> int:
+        """Attempts beyond one per entry (a Map's iterations each enter its states once)."""
         run = self.runs.get(name)
-        return max(run.attempts - 1, 0) if run else 0
+        return max(run.attempts - max(run.entered, 1), 0) if run else 0
 
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:
@@ -333,8 +334,12 @@ def overlay(events: list[dict[str, Any]], status: str = "") -> Overlay:
             if containers and containers[-1] == name:
                 containers.pop()
             output = details.get("output")
-            if run.failures and output and _has_error(output):
-                result.caught[name] = run.failures[-1]
+            if run.failures and output:
+                # A Catch with a ResultPath puts {Error, Cause} into the output: the error's
+                # name is there even when the failure event carries none (MapStateFailed).
+                caught = _caught_error(output)
+                if caught is not None:
+                    result.caught[name] = caught or run.failures[-1]
             continue
         # A Map's or Parallel's own events (MapIterationFailed, MapStateFailed...) follow the
         # last inner state's events: they belong to the innermost open container.
@@ -385,12 +390,15 @@ def _close(run: StateRun) -> None:
     run.exited = min(run.exited + 1, run.entered)
 
 
-def _has_error(output: Any) -> bool:
+def _caught_error(output: Any) -> str | None:
+    """The error name a Catch wrote into the output ("" when unnamed; None: no error there)."""
     try:
         data = json.loads(output) if isinstance(output, str) else output
     except ValueError:
-        return False
-    return isinstance(data, dict) and isinstance(data.get("error"), dict)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
+        return None
+    return str(data["error"].get("Error") or "")
 
 
 def _state_classes(node: Node, run_overlay: Overlay | None) -> str:

@@ -91,6 +91,29 @@ class FakeSources:
     def traces(self, document_id: str, since: Any) -> list[dict[str, Any]]:
         raise RuntimeError("X-Ray: not implemented")
 
+    def queues(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "docflow-test-notify-dlq",
+                "visible": 2,
+                "in_flight": 0,
+                "delayed": 0,
+                "oldest_age_s": 75.0,
+                "dead_letter": True,
+                "dead_letter_target": None,
+                "max_receive": None,
+            }
+        ]
+
+    def event_source_mappings(self) -> list[dict[str, Any]]:
+        return []
+
+    def alarms(self, view: StackView | None) -> list[dict[str, Any]]:
+        return [
+            {"AlarmName": "docflow-test-errors", "StateValue": "ALARM", "StateReason": "1 > 0"},
+            {"AlarmName": "docflow-test-throttles", "StateValue": "NOT_CREATED"},
+        ]
+
 
 def _client(documents: list[dict[str, Any]]) -> Client:
     return Client(Console(FakeSources(documents)))  # type: ignore[arg-type]
@@ -178,3 +201,12 @@ def test_event_sources_are_named_by_their_queue_stream_or_table() -> None:
         "docflow-local-logs (Kinesis)",
         "docflow-local-notify",
     ]
+
+
+def test_the_queues_page_shows_dead_letters_and_which_alarms_were_not_created() -> None:
+    page = _client([]).get("/queues", environ_base=LOOPBACK).text
+    assert '<tr data-queue="docflow-test-notify-dlq" class="dead-letter has-dead-letters">' in page
+    assert '<td class="oldest">1 min 15 s</td>' in page
+    assert '<span class="status alarm-ALARM">ALARM</span>' in page
+    assert "1 alarm of the template not evaluated here" in page
+    assert '<li data-alarm="docflow-test-throttles">' in page

@@ -177,3 +177,34 @@ def test_a_map_iteration_that_fails_marks_the_map_caught_when_its_catch_moves_on
     assert ("Transform", "Reject") in run.taken
     assert "TransformRefused" not in run.caught
     assert run.current == {"Reject"}
+
+
+def test_a_maps_iterations_are_not_retries_and_its_caught_error_comes_from_the_output() -> None:
+    # As moto records an image's two transforms, one refused: the Map's failure events carry
+    # no error name; the Catch's ResultPath puts it into the Map's output.
+    events = [
+        _event(1, "MapStateEntered", 0, name="Transform"),
+        _event(2, "MapIterationStarted", 1, name="Transform", index=0),
+        _event(3, "MapIterationStarted", 1, name="Transform", index=1),
+        _event(4, "TaskStateEntered", 2, name="TransformJob"),
+        _event(5, "LambdaFunctionScheduled", 4, resource="arn:transform"),
+        _event(6, "TaskStateEntered", 3, name="TransformJob"),
+        _event(7, "LambdaFunctionScheduled", 6, resource="arn:transform"),
+        _event(8, "TaskStateExited", 5, name="TransformJob", output="{}"),
+        _event(9, "FailStateEntered", 8, name="TransformRefused"),
+        _event(10, "MapIterationFailed", 9, name="Transform", index=0),
+        _event(11, "MapStateFailed", 10),
+        _event(
+            12,
+            "MapStateExited",
+            11,
+            name="Transform",
+            output=json.dumps({"error": {"Error": "RejectedError", "Cause": "cut off"}}),
+        ),
+        _event(13, "TaskStateEntered", 12, name="Reject"),
+    ]
+    run = workflow.overlay(events, "RUNNING")
+    assert run.retries("TransformJob") == 0
+    assert run.runs["TransformJob"].entered == 2
+    assert run.caught == {"Transform": "RejectedError"}
+    assert ("Transform", "Reject") in run.taken
