@@ -56,6 +56,10 @@ STAR_RESOURCE_ACTIONS: dict[str, str] = {
     "kinesis:EnableEnhancedMonitoring": "no resource type in the IAM reference parliament ships",
     "kinesis:DisableEnhancedMonitoring": "no resource type in the IAM reference parliament ships",
     "logs:DescribeIndexPolicies": "account-level describe, no resource type",
+    # Saved Logs Insights queries (resources/observability.yml): no resource type.
+    "logs:PutQueryDefinition": "a query definition is not an IAM resource type",
+    "logs:DescribeQueryDefinitions": "a query definition is not an IAM resource type",
+    "logs:DeleteQueryDefinition": "a query definition is not an IAM resource type",
     "codedeploy:StopDeployment": "no resource type (a deployment id)",
 }
 

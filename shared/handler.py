@@ -3,8 +3,9 @@
     @lambda_handler(trigger="http")
     def handler(event, context): ...
 
-- Logging (outermost): binds request id, function, cold start, correlation and trace ids for
-  the invocation, logs one `invocation_finished` line with duration and outcome, clears.
+- Logging (outermost): binds the invocation's keys (Powertools' names: request id, function,
+  cold start, trace id; docflow's correlation id and the document the event names), logs one
+  `invocation_finished` line with duration and outcome, clears.
 - Error boundary, per trigger (`shared.errors` holds the classes):
   * `http`: docflow errors become their status and `{"error", "message"}` body (a 5xx says
     only what its class says publicly); anything else is logged with its traceback and
@@ -57,6 +58,20 @@ def _correlation_id(trigger: Trigger, event: Any) -> str | None:
     return str(value)[:_CORRELATION_CHARS] if isinstance(value, str | int) else None
 
 
+def _document_id(trigger: Trigger, event: Any) -> str | None:
+    """The document an invocation is about, where its event names one (a path's `{id}`, a
+    task's or message's `document_id`); like the correlation id, it must never raise."""
+    if not isinstance(event, dict):
+        return None
+    value: Any = None
+    if trigger == "http":
+        parameters = event.get("pathParameters")
+        value = parameters.get("id") if isinstance(parameters, dict) else None
+    else:
+        value = event.get("document_id")
+    return value[:_CORRELATION_CHARS] if isinstance(value, str) and value else None
+
+
 def _cause(exc: BaseException) -> dict[str, str]:
     """The exception a docflow error was raised from, for the log only.
 
@@ -73,7 +88,7 @@ def lambda_handler(
     trigger: Trigger, settings: Settings | None = None
 ) -> Callable[[Handler], Handler]:
     config = settings or Settings.load()
-    shared_logging.configure(config.log_level, config.redact_keys)
+    shared_logging.configure(config.log_level, config.redact_keys, config.service)
     tracer = get_tracer(config.tracing_enabled)
 
     def decorate(func: Handler) -> Handler:
@@ -81,7 +96,9 @@ def lambda_handler(
 
         @functools.wraps(func)
         def wrapper(event: Any, context: Any) -> Any:
-            shared_logging.bind_invocation(context, _correlation_id(trigger, event))
+            shared_logging.bind_invocation(
+                context, _correlation_id(trigger, event), _document_id(trigger, event)
+            )
             started = time.perf_counter()
             outcome = "ok"
             try:

@@ -460,7 +460,7 @@ def _check_stream(local: LocalStack, report: Report, dlq_before: int, since_ms: 
         e["message"]
         for e in events
         if re.search(
-            r'"level": ?"(error|critical)"|Traceback|Task timed out|Runtime\.|errorType',
+            r'"level": ?"(ERROR|CRITICAL)"|Traceback|Task timed out|Runtime\.|errorType',
             e["message"],
         )
     ]

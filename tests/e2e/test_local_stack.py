@@ -83,7 +83,7 @@ def test_function_logs_are_readable_with_sls_logs(local_stack: LocalStack) -> No
     lines = shown.stdout.splitlines()
     assert "START" in lines
     assert any(line.startswith("END Duration: ") and "Memory Used: " in line for line in lines)
-    assert any('"event": "invocation_finished"' in line for line in lines)
+    assert any('"message": "invocation_finished"' in line for line in lines)
 
 
 def test_eicar_upload_ends_quarantined(local_stack: LocalStack) -> None:

@@ -314,9 +314,9 @@ def test_a_refused_store_write_is_a_generic_500_and_the_log_keeps_the_aws_code(
     status, body = api("POST /documents", body=CSV)
     assert (status, body) == (500, {"error": "internal_error", "message": "Internal server error"})
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    failed = next(line for line in logged if line["event"] == "invocation_failed")
+    failed = next(line for line in logged if line["message"] == "invocation_failed")
     assert (failed["level"], failed["error"], failed["reason"]) == (
-        "error",
+        "ERROR",
         "SystemFaultError",
         "creating document failed: permission denied",
     )

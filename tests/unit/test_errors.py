@@ -123,8 +123,8 @@ def test_the_caller_reads_a_generic_answer_and_the_log_keeps_the_aws_code(
         {"error": "internal_error", "message": "Internal server error"},
     )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    failed = next(line for line in lines if line["event"] == "invocation_failed")
-    assert failed["level"] == "error"
+    failed = next(line for line in lines if line["message"] == "invocation_failed")
+    assert failed["level"] == "ERROR"
     assert failed["error"] == "SystemFaultError"
     assert failed["reason"] == (
         "moving document doc_1 from awaiting_upload to accepted failed: permission denied"

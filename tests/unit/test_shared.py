@@ -4,6 +4,7 @@ import dataclasses
 import io
 import json
 import logging
+from typing import Any
 
 import pytest
 import structlog
@@ -138,15 +139,20 @@ def test_secrets_are_cached_until_their_ttl() -> None:
     assert cache.get_json("s", refresh=True) == {"v": 3}
 
 
-def test_logs_are_json_lines_with_secrets_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+def test_logs_are_json_lines_with_secrets_redacted(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
     shared_logging._state["configured"] = False
     structlog.reset_defaults()
-    shared_logging.configure("INFO", redact_keys=("iban",))
+    shared_logging.configure("INFO", redact_keys=("iban",), service="docflow")
 
     class _Context:
         aws_request_id, function_name, function_version = "req-1", "docflow-test-api", "$LATEST"
+        memory_limit_in_mb = 512
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:docflow-test-api"
 
-    shared_logging.bind_invocation(_Context(), "corr-1")
+    shared_logging.bind_invocation(_Context(), "corr-1", "doc-1")
     shared_logging.get_logger("t").info(
         "thing_done", api_key="dfk_live", nested={"Authorization": "Bearer x", "iban": "DE00"}
     )
@@ -154,11 +160,67 @@ def test_logs_are_json_lines_with_secrets_redacted(capsys: pytest.CaptureFixture
     shared_logging.clear_invocation()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     first = lines[0]
-    assert (first["event"], first["request_id"], first["correlation_id"]) == (
-        "thing_done",
-        "req-1",
+    # Powertools for AWS Lambda's keys, in its order, then docflow's and the event's own.
+    assert list(first)[:12] == [
+        "level",
+        "message",
+        "timestamp",
+        "service",
+        "cold_start",
+        "function_name",
+        "function_memory_size",
+        "function_arn",
+        "function_request_id",
+        "xray_trace_id",
+        "correlation_id",
+        "document_id",
+    ]
+    assert {k: first[k] for k in ("level", "message", "service", "function_request_id")} == {
+        "level": "INFO",
+        "message": "thing_done",
+        "service": "docflow",
+        "function_request_id": "req-1",
+    }
+    assert first["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert (first["correlation_id"], first["document_id"], first["function_memory_size"]) == (
         "corr-1",
+        "doc-1",
+        512,
     )
+    assert first["timestamp"].endswith("Z")
+    assert "event" not in first
     assert first["api_key"] == first["nested"]["Authorization"] == first["nested"]["iban"] == "***"
-    assert lines[1]["event"] == "stdlib says hello"
+    assert (lines[1]["level"], lines[1]["message"]) == ("WARNING", "stdlib says hello")
+    assert lines[1]["function_request_id"] == "req-1"
     assert "dfk_live" not in io.StringIO(json.dumps(lines)).getvalue()
+
+
+@pytest.mark.parametrize(
+    ("trigger", "invocation", "document_id"),
+    [
+        ("http", {"pathParameters": {"id": "doc_7"}, "headers": {}}, "doc_7"),
+        ("http", {"headers": {}}, None),
+        ("task", {"document_id": "doc_8", "bucket": "b"}, "doc_8"),
+        ("task", {"document_id": 5}, None),
+        ("batch", ["not", "a", "dict"], None),
+    ],
+)
+def test_every_line_of_an_invocation_names_the_document_its_event_is_about(
+    capsys: pytest.CaptureFixture[str], trigger: Any, invocation: Any, document_id: str | None
+) -> None:
+    from shared.handler import lambda_handler
+
+    @lambda_handler(trigger=trigger, settings=Settings.load({}))
+    def handler(event: Any, context: Any) -> str:
+        shared_logging.get_logger("t").info("working")
+        return "done"
+
+    class _Context:
+        aws_request_id, function_name = "req-9", "docflow-test-x"
+
+    capsys.readouterr()
+    assert handler(invocation, _Context()) == "done"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["message"] for line in lines] == ["working", "invocation_finished"]
+    assert [line.get("document_id") for line in lines] == [document_id, document_id]
+    assert {line["function_request_id"] for line in lines} == {"req-9"}

@@ -219,5 +219,5 @@ def test_poison_messages_fail_alone_with_typed_errors_and_the_rest_is_delivered(
     assert documents == sorted(delivered)
     assert events_stack.count("webhooks-dlq") == len(poison)
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
-    failures = {e["error"] for e in logged if e.get("event") == "batch_item_failed"}
+    failures = {e["error"] for e in logged if e.get("message") == "batch_item_failed"}
     assert failures == {"InvalidInputError"}
