@@ -76,6 +76,10 @@ def _validate_new_document(body: dict[str, Any], policy: UploadPolicy) -> tuple[
         raise errors.UnsupportedMediaTypeError(
             f"content_type {_shown(content_type)} is not accepted; use one of: {allowed}"
         )
+    if isinstance(size, float) and size.is_integer():
+        # JSON has one number type: 2073.0 is the integer 2073 (as JSON Schema reads it), and
+        # some encoders write integers that way.
+        size = int(size)
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
         raise errors.InvalidInputError("size must be a positive integer number of bytes")
     if size > policy.max_bytes:

@@ -415,6 +415,24 @@ def test_any_create_body_records_a_document_or_is_a_4xx(body: dict[str, Any]) ->
     assert created["upload"]["fields"]["key"] == document.object_key
 
 
+@pytest.mark.parametrize(("size", "recorded"), [(2073.0, 2073), (1e3, 1000)])
+def test_a_size_with_a_zero_fraction_is_that_integer(size: float, recorded: int) -> None:
+    store = _Store()
+    body = {"filename": "a.csv", "content_type": "text/csv", "size": size}
+
+    service.create_document(SUBMITTER, body, store, _Presigner(), POLICY, "api")
+
+    (document,) = store.created
+    assert (document.declared_size, type(document.declared_size)) == (recorded, int)
+
+
+@pytest.mark.parametrize("size", [2073.5, float("inf"), float("nan")])
+def test_a_size_with_a_fraction_is_refused(size: float) -> None:
+    body = {"filename": "a.csv", "content_type": "text/csv", "size": size}
+    with pytest.raises(errors.InvalidInputError, match="size must be a positive integer"):
+        service.create_document(SUBMITTER, body, _Store(), _Presigner(), POLICY, "api")
+
+
 @FAST
 @given(value=hostile_text | st.text(string.printable, max_size=3000))
 @example(value="doc_" + "f" * 32 + "\x00")
