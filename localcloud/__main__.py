@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from localcloud import server
+from localcloud import events, server
 
 DEFAULT_PORT = 4566
 DEFAULT_API_PORT = 4567
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         help='the exports that point sls, the AWS CLI and boto3 at the stack: eval "$(... env)"',
     )
     env.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+    events.add_parser(commands, server.STATE_DIR)
     report = commands.add_parser(
         "iam-report",
         help="per role: the actions and resources used, refused, and granted but never used",
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
 
+    if args.command == "event":
+        return events.main(args)
     if args.command == "env":
         from localcloud import stack
 
