@@ -731,7 +731,7 @@ def _stream(request: Request, view: StackView, ids: Ids) -> Generated:
         old_image=old_image,
         at=at,
         event_id=ids.new().replace("-", ""),
-        sequence_number=str(sequence).rjust(21, "0"),
+        sequence_number=str(10**20 + sequence),  # 21 digits, as DynamoDB streams number
     )
     return Generated(
         "stream-sync",

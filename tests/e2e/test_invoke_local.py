@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from docflow.sync.model import SEQUENCE_WIDTH
 from localcloud import events, stack
 from tests.e2e.conftest import FINAL, LocalStack
 from tests.processing_samples import csv_bytes
@@ -103,7 +104,7 @@ def test_generated_stream_and_schedule_events_reach_the_lake_and_the_digest(
     change, change_path = _generated(
         local_stack, tmp_path, "stream", "sync", document_id=document_id
     )
-    sequence = change.event["Records"][0]["dynamodb"]["SequenceNumber"]
+    padded = change.event["Records"][0]["dynamodb"]["SequenceNumber"].zfill(SEQUENCE_WIDTH)
 
     assert _invoke_local(local_stack, "sync", change_path) == {"batchItemFailures": []}
     s3 = local_stack.client("s3")
@@ -111,7 +112,8 @@ def test_generated_stream_and_schedule_events_reach_the_lake_and_the_digest(
         b["Name"] for b in s3.list_buckets()["Buckets"] if "-local-analytics-" in b["Name"]
     )
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-    written = [key for key in keys if key.endswith(f"{sequence}-{sequence}.jsonl")]
+    # One object per batch, named by its first and last sequence numbers (zero-padded).
+    written = [key for key in keys if key.endswith(f"{padded}-{padded}.jsonl")]
     assert len(written) == 1, keys
     record = json.loads(s3.get_object(Bucket=bucket, Key=written[0])["Body"].read())
     assert (record["document_id"], record["previous_status"]) == (document_id, "processing")
