@@ -50,7 +50,7 @@ def validate_stage(
     """Findings for one stage's configuration; each names the stage, the key and what to fix.
 
     `function_names`, when given, is the set of functions serverless.yml defines: keys of
-    `reservedConcurrency` must name one of them.
+    `reservedConcurrency` and the entries of `canary.functions` must name one of them.
     """
     validator = Draft7Validator(dict(schema if schema is not None else load_schema()))
     where = _where(stage)
@@ -90,6 +90,18 @@ def validate_stage(
                     f"({', '.join(sorted(function_names))}), got {name!r}",
                 )
             )
+    canary = config.get("canary")
+    if function_names is not None and isinstance(canary, Mapping):
+        for name in canary.get("functions") or []:
+            if name not in function_names:
+                findings.append(
+                    Finding(
+                        "config",
+                        where,
+                        f"key canary.functions: expected names of functions "
+                        f"({', '.join(sorted(function_names))}), got {name!r}",
+                    )
+                )
     return findings
 
 

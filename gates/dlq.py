@@ -15,6 +15,16 @@ from gates.findings import Finding
 from gates.template import Template, dead_letter_queue_ids, props, resources, target_id, text_of
 
 _ASYNC_PRINCIPALS = {"s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com"}
+_ANY_QUALIFIER = "*"
+
+
+def _invoked(template: Template, value: Any) -> tuple[str | None, str]:
+    """(function id, qualifier) a Ref or Fn::GetAtt invokes: an alias is its function's Name."""
+    rid = target_id(value)
+    res = template.get("Resources", {}).get(rid or "", {})
+    if res.get("Type") == "AWS::Lambda::Alias":
+        return target_id(props(res).get("FunctionName")), str(props(res).get("Name"))
+    return rid, "$LATEST"
 
 
 def _on_failure(config: Mapping[str, Any]) -> bool:
@@ -37,13 +47,15 @@ def check(template: Template) -> list[Finding]:
                 )
             )
 
-    protected = {
-        target_id(props(res).get("FunctionName"))
+    # Asynchronous invocation settings apply per qualifier: an EventInvokeConfig on $LATEST
+    # does not cover invocations of an alias (a canary's), so targets are (function, qualifier).
+    protected: set[tuple[str | None, str]] = {
+        (target_id(props(res).get("FunctionName")), str(props(res).get("Qualifier", "$LATEST")))
         for res in resources(template, "AWS::Lambda::EventInvokeConfig").values()
         if _on_failure(props(res))
     }
     protected |= {
-        rid
+        (rid, _ANY_QUALIFIER)
         for rid, res in resources(template, "AWS::Lambda::Function").items()
         if props(res).get("DeadLetterConfig", {}).get("TargetArn")
     }
@@ -51,17 +63,20 @@ def check(template: Template) -> list[Finding]:
     for rule in resources(template, "AWS::Events::Rule").values():
         for target in props(rule).get("Targets", []) or []:
             if (target.get("DeadLetterConfig") or {}).get("Arn"):
-                protected.add(target_id(target.get("Arn")))
+                protected.add((_invoked(template, target.get("Arn"))[0], _ANY_QUALIFIER))
     for rid, res in resources(template, "AWS::Lambda::Permission").items():
         body = props(res)
-        function = target_id(body.get("FunctionName"))
-        if body.get("Principal") in _ASYNC_PRINCIPALS and function and function not in protected:
+        function, qualifier = _invoked(template, body.get("FunctionName"))
+        covered = {(function, qualifier), (function, _ANY_QUALIFIER)} & protected
+        if body.get("Principal") in _ASYNC_PRINCIPALS and function and not covered:
+            where = target_id(body.get("FunctionName")) or function
             found.append(
                 Finding(
                     "dlq",
-                    function,
+                    where,
                     f"invoked asynchronously by {body['Principal']} ({rid}) without an "
-                    "on-failure destination or dead-letter queue: failed events would be lost",
+                    "on-failure destination or dead-letter queue: failed events would be lost"
+                    + ("" if qualifier == "$LATEST" else f" (none for qualifier {qualifier})"),
                 )
             )
 

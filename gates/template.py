@@ -153,6 +153,7 @@ _NAME_PROPERTY = {
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Events::Rule": "Name",
+    "AWS::Lambda::Alias": "Name",
 }
 
 
@@ -281,6 +282,11 @@ class Resolver:
         if rid in _PSEUDO:
             return _PSEUDO[rid]
         rtype, name = self._resource(rid)
+        if rtype == "AWS::Lambda::Alias":
+            # The alias ARN: its function's name (a Ref, or the name itself) and the alias name.
+            function = self.resolve(props(self._resources[rid]).get("FunctionName"))
+            function = self._text(function, f"{rid}.FunctionName").rpartition(":")[2]
+            return _arn("lambda", f"function:{function}:{name}")
         if rtype not in _VALUES:
             raise UnresolvedError(f"Ref {rid}: what Ref answers for {rtype} is not known")
         return _VALUES[rtype][0](name)

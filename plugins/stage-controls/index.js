@@ -15,13 +15,18 @@
 //   protection on retained DynamoDB tables when `deletionProtection` is true;
 // - after serverless-iam-roles-per-function (before:package:finalize) has given each function
 //   its own role: the unused shared role removed and the stream-listing actions that plugin
-//   scopes to stream ARNs (where they never match) dropped (lib/roles.js, issue 10).
+//   scopes to stream ARNs (where they never match) dropped (lib/roles.js, issue 10);
+// - canary (issue 12, lib/canary.js): for a stage whose `canary` names functions, the
+//   settings serverless-plugin-canary-deployments reads (set at initialize, for this stage
+//   only), a least-privilege CodeDeploy role once the alarms exist, and after that plugin has
+//   moved the functions' events to the alias, their asynchronous invocation settings too.
 // The alarm topic itself and the budget are plain YAML: resources/monitoring.yml, cost.yml.
 
 const { loadSchema, validateStageConfig } = require('./lib/config');
 const { monitoringResources, protectRetainedTables, TOPIC_ID } = require('./lib/monitoring');
 const { removeUnusedSharedRole, dropArnScopedListActions, SHARED_ROLE_ID } = require('./lib/roles');
 const { scheduleDeadLetters } = require('./lib/schedules');
+const canary = require('./lib/canary');
 
 class StageControls {
   constructor(serverless, options, utils) {
@@ -34,7 +39,10 @@ class StageControls {
         this.cleanRoles();
         this.addScheduleDeadLetters();
         this.addMonitoring();
+        this.addCanaryRole();
       },
+      // After every plugin's mergeCustomProviderResources hook, the canary plugin's included.
+      'before:aws:package:finalize:stripNullPropsFromTemplateResources': () => this.retargetCanary(),
     };
   }
 
@@ -65,6 +73,95 @@ class StageControls {
       const fn = this.serverless.service.getFunction(name);
       if (value !== null && fn.reservedConcurrency === undefined) fn.reservedConcurrency = value;
     }
+    this.applyCanary();
+  }
+
+  canaryConfig() {
+    const config = this.stageConfig().canary;
+    return config && config.functions.length ? config : null;
+  }
+
+  canaryFunctionIds() {
+    const naming = this.serverless.getProvider('aws').naming;
+    return this.canaryConfig().functions.map((name) => naming.getLambdaLogicalId(name));
+  }
+
+  applyCanary() {
+    const config = this.canaryConfig();
+    const service = this.serverless.service;
+    const declared = service.getAllFunctions().filter((name) => service.getFunction(name).deploymentSettings);
+    if (declared.length || (service.custom || {}).deploymentSettings) {
+      // One place decides which stage shifts traffic: the plugin alone would apply settings
+      // written in serverless.yml to every stage.
+      throw new this.serverless.classes.Error(
+        `stage-controls: deploymentSettings in serverless.yml (${declared.join(', ') || 'custom'}); ` +
+          'set config <stage>.yml canary instead',
+        'DOCFLOW_CANARY_SETTINGS'
+      );
+    }
+    if (!config) return;
+    const naming = this.serverless.getProvider('aws').naming;
+    const functions = Object.fromEntries(
+      config.functions.map((name) => [name, { logicalId: naming.getLambdaLogicalId(name), fn: service.getFunction(name) }])
+    );
+    const generated = canary.settings({
+      canary: config,
+      stage: this.stage(),
+      functions,
+      httpApiId: naming.getHttpApiLogicalId(),
+    });
+    service.custom.deploymentSettings = generated.custom;
+    for (const [name, value] of Object.entries(generated.perFunction)) {
+      service.getFunction(name).deploymentSettings = value;
+    }
+  }
+
+  addCanaryRole() {
+    const config = this.canaryConfig();
+    if (!config) return;
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    if (template.Resources[canary.ROLE_ID]) {
+      throw new this.serverless.classes.Error(
+        `stage-controls: generated resource ${canary.ROLE_ID} clashes with one already in the template`,
+        'DOCFLOW_CANARY_CLASH'
+      );
+    }
+    const service = this.serverless.service;
+    const functionIds = this.canaryFunctionIds();
+    const alarmIds = config.functions.flatMap((name) => service.getFunction(name).deploymentSettings.alarms);
+    try {
+      template.Resources[canary.ROLE_ID] = canary.serviceRole({
+        resources: template.Resources,
+        prefix: `${this.serverless.service.service}-${this.stage()}`,
+        functionIds,
+        alias: config.alias,
+        alarmIds: [...new Set(alarmIds)],
+      });
+    } catch (error) {
+      throw new this.serverless.classes.Error(`stage-controls: ${error.message}`, 'DOCFLOW_CANARY');
+    }
+  }
+
+  retargetCanary() {
+    const config = this.canaryConfig();
+    if (!config) return;
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    const functionIds = this.canaryFunctionIds();
+    let moved;
+    try {
+      for (const id of functionIds) {
+        if (!template.Resources[canary.deploymentGroupId(id)]) {
+          throw new Error(`no ${canary.deploymentGroupId(id)}: serverless-plugin-canary-deployments did not run`);
+        }
+      }
+      moved = canary.retarget(template.Resources, { functionIds, alias: config.alias });
+    } catch (error) {
+      throw new this.serverless.classes.Error(`stage-controls: ${error.message}`, 'DOCFLOW_CANARY');
+    }
+    this.log.info(
+      `stage-controls: canary ${config.type} through alias ${config.alias} for ${config.functions.join(', ')}; ` +
+        `asynchronous invocation settings moved to the alias: ${moved.join(', ') || 'none'}`
+    );
   }
 
   cleanRoles() {

@@ -25,6 +25,10 @@ _RESOURCES: dict[str, Any] = {
         "Properties": {"StateMachineName": "docflow-processing"},
     },
     "Worker": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "docflow-worker"}},
+    "WorkerLive": {
+        "Type": "AWS::Lambda::Alias",
+        "Properties": {"FunctionName": {"Ref": "Worker"}, "Name": "Live"},
+    },
 }
 
 
@@ -99,6 +103,10 @@ def _check(template: dict[str, Any]) -> list[str]:
             {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sqs:::", {"Ref": "Events"}]]},
             "arn:aws:sqs:::arn:aws:sns:us-east-1:123456789012:docflow-events",
         ),
+        (
+            {"Ref": "WorkerLive"},
+            "arn:aws:lambda:us-east-1:123456789012:function:docflow-worker:Live",
+        ),
     ],
     ids=[
         "table-ref-is-name",
@@ -115,6 +123,7 @@ def _check(template: dict[str, Any]) -> list[str]:
         "sub-getatt",
         "sub-variable-map",
         "join",
+        "alias-ref-is-arn",
     ],
 )
 def test_intrinsics_resolve_as_cloudformation_answers_them(value: Any, expected: str) -> None:

@@ -248,3 +248,155 @@ def test_list_streams_scoped_to_a_stream_arn_is_dropped_and_kept_on_star() -> No
         {"Effect": "Allow", "Action": ["dynamodb:GetRecords"], "Resource": [stream]},
         {"Effect": "Allow", "Action": ["dynamodb:ListStreams"], "Resource": "*"},
     ]
+
+
+# --- canary (lib/canary.js) ----------------------------------------------------------------
+
+
+def _canary(call: str, *args: Any) -> Any:
+    script = (
+        "const canary = require('./plugins/stage-controls/lib/canary');"
+        "const args = process.argv.slice(1).map((a) => JSON.parse(a));"
+        f"try {{ console.log(JSON.stringify({{ok: canary.{call}(...args)}})); }}"
+        " catch (e) { console.log(JSON.stringify({error: e.message})); }"
+    )
+    return _node(script, *(json.dumps(a) for a in args))
+
+
+def test_canary_settings_enable_the_one_stage_and_roll_back_on_the_functions_alarms() -> None:
+    functions = {
+        "api": {"logicalId": "ApiLambdaFunction", "fn": {"events": [{"httpApi": "GET /x"}]}},
+        "intake": {"logicalId": "IntakeLambdaFunction", "fn": {"events": []}},
+    }
+    canary = {"functions": ["api", "intake"], "type": "Canary10Percent5Minutes", "alias": "Live"}
+
+    result = _canary(
+        "settings",
+        {"canary": canary, "stage": "prod", "functions": functions, "httpApiId": "HttpApi"},
+    )
+
+    assert result == {
+        "ok": {
+            "custom": {
+                "stages": ["prod"],
+                "type": "Canary10Percent5Minutes",
+                "alias": "Live",
+                "codeDeployRole": {"Fn::GetAtt": ["CanaryDeployRole", "Arn"]},
+            },
+            "perFunction": {
+                # The api answers 500 from its error boundary: the API's 5xx rate counts too.
+                "api": {"alarms": ["ApiLambdaFunctionErrorsAlarm", "HttpApi5xxRateAlarm"]},
+                "intake": {"alarms": ["IntakeLambdaFunctionErrorsAlarm"]},
+            },
+        }
+    }
+
+
+def test_the_canary_role_names_only_the_shifted_functions_and_their_alarms() -> None:
+    resources = {
+        "IntakeLambdaFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"FunctionName": "docflow-prod-intake"},
+        },
+        "IntakeLambdaFunctionErrorsAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {"AlarmName": "docflow-prod-intake-errors"},
+        },
+    }
+    role = _canary(
+        "serviceRole",
+        {
+            "resources": resources,
+            "prefix": "docflow-prod",
+            "functionIds": ["IntakeLambdaFunction"],
+            "alias": "Live",
+            "alarmIds": ["IntakeLambdaFunctionErrorsAlarm"],
+        },
+    )["ok"]
+
+    assert "ManagedPolicyArns" not in role["Properties"]
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    prefix = "arn:${AWS::Partition}:"
+    region = "${AWS::Region}:${AWS::AccountId}"
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        (
+            ["lambda:GetAlias", "lambda:UpdateAlias"],
+            [{"Fn::Sub": f"{prefix}lambda:{region}:function:docflow-prod-intake"}],
+        ),
+        (
+            ["lambda:GetProvisionedConcurrencyConfig"],
+            [{"Fn::Sub": f"{prefix}lambda:{region}:function:docflow-prod-intake:Live"}],
+        ),
+        (
+            ["cloudwatch:DescribeAlarms"],
+            [{"Fn::Sub": f"{prefix}cloudwatch:{region}:alarm:docflow-prod-intake-errors"}],
+        ),
+    ]
+    missing = _canary(
+        "serviceRole",
+        {
+            "resources": resources,
+            "prefix": "docflow-prod",
+            "functionIds": ["IntakeLambdaFunction"],
+            "alias": "Live",
+            "alarmIds": ["ApiLambdaFunctionErrorsAlarm"],
+        },
+    )
+    assert missing == {"error": "canary: no alarm ApiLambdaFunctionErrorsAlarm to roll back on"}
+
+
+def test_asynchronous_invocation_settings_follow_the_alias() -> None:
+    resources: dict[str, Any] = {
+        "IntakeLambdaEvConf": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {"FunctionName": {"Ref": "IntakeLambdaFunction"}, "Qualifier": "$LATEST"},
+        },
+        "SweepLambdaEvConf": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {"FunctionName": {"Ref": "SweepLambdaFunction"}, "Qualifier": "$LATEST"},
+        },
+    }
+    options = {"functionIds": ["IntakeLambdaFunction"], "alias": "Live"}
+    # Without the canary plugin's alias (plugin missing or listed first), the build stops.
+    assert _canary("retarget", resources, options) == {
+        "error": "canary: no alias IntakeLambdaFunctionAliasLive; list "
+        "serverless-plugin-canary-deployments after ./plugins/stage-controls"
+    }
+
+    resources["IntakeLambdaFunctionAliasLive"] = {"Type": "AWS::Lambda::Alias", "Properties": {}}
+    script = (
+        "const canary = require('./plugins/stage-controls/lib/canary');"
+        "const [resources, options] = process.argv.slice(1).map((a) => JSON.parse(a));"
+        "const moved = canary.retarget(resources, options);"
+        "console.log(JSON.stringify({moved, resources}));"
+    )
+    result = _node(script, json.dumps(resources), json.dumps(options))
+
+    assert result["moved"] == ["IntakeLambdaEvConf"]
+    intake = result["resources"]["IntakeLambdaEvConf"]
+    assert (intake["Properties"]["Qualifier"], intake["DependsOn"]) == (
+        "Live",
+        ["IntakeLambdaFunctionAliasLive"],
+    )
+    assert result["resources"]["SweepLambdaEvConf"]["Properties"]["Qualifier"] == "$LATEST"
+
+
+def test_canary_functions_must_be_defined_functions() -> None:
+    config = stage_config.load_stage("prod")
+    config["canary"]["functions"] = ["api", "intkae"]
+    names = frozenset(config["reservedConcurrency"])
+    script = (
+        "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
+        "const [config, functionNames] = process.argv.slice(1).map((a) => JSON.parse(a));"
+        "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
+        " stage: 'prod', functionNames})));"
+    )
+    from_node = _node(script, json.dumps(config), json.dumps(sorted(names)))
+    from_python = [str(f) for f in stage_config.validate_stage("prod", config, None, names)]
+
+    expected = (
+        "config/prod.yml (stage prod): key canary.functions: expected names of functions "
+        f"({', '.join(sorted(names))}), got "
+    )
+    assert from_node == [expected + '"intkae"']
+    assert from_python == ["[config] " + expected + "'intkae'"]

@@ -230,6 +230,27 @@ def test_dlq_gate_fails_an_async_function_without_a_failure_destination() -> Non
     assert "s3.amazonaws.com" in findings[0].message
 
 
+def test_dlq_gate_fails_an_alias_invoked_while_the_destination_stays_on_latest() -> None:
+    # A canary moves S3's invocations to an alias; settings on $LATEST no longer apply to them.
+    template = _async_function(with_destination=True)
+    resources = template["Resources"]
+    resources["IntakeLambdaFunctionAliasLive"] = {
+        "Type": "AWS::Lambda::Alias",
+        "Properties": {"FunctionName": {"Ref": "IntakeLambdaFunction"}, "Name": "Live"},
+    }
+    resources["IntakeS3Permission"]["Properties"]["FunctionName"] = {
+        "Ref": "IntakeLambdaFunctionAliasLive"
+    }
+    resources["IntakeLambdaEvConf"]["Properties"]["Qualifier"] = "$LATEST"
+
+    findings = dlq.check(template)
+    assert _gates(findings) == [("dlq", "IntakeLambdaFunctionAliasLive")]
+    assert findings[0].message.endswith("(none for qualifier Live)")
+
+    resources["IntakeLambdaEvConf"]["Properties"]["Qualifier"] = "Live"
+    assert dlq.check(template) == []
+
+
 def test_dlq_gate_fails_a_stream_mapping_without_on_failure() -> None:
     template = {
         "Resources": {

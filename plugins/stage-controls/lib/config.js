@@ -76,6 +76,13 @@ function validateStageConfig({ schema, config, stage, functionNames }) {
       );
     }
   }
+  for (const name of (config && config.canary && config.canary.functions) || []) {
+    if (functionNames && !functionNames.includes(name)) {
+      problems.push(
+        `key canary.functions: expected names of functions (${[...functionNames].sort().join(', ')}), got ${JSON.stringify(name)}`
+      );
+    }
+  }
   return problems.map((problem) => `config/${stage}.yml (stage ${stage}): ${problem}`);
 }
 
