@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from localcloud import runtime
 
@@ -59,6 +59,19 @@ LogSink = Callable[["FunctionConfig", str, list[tuple[int, str]]], None]
 CredentialSource = Callable[["FunctionConfig"], tuple[str, str, str] | None]
 
 
+class InvocationTrace(Protocol):
+    """What Lambda's X-Ray integration records of an invocation (localcloud.patches.tracing)."""
+
+    header: str  # the invocation's _X_AMZN_TRACE_ID
+
+    def finish(self, init_ms: float | None, duration_ms: float, error: bool) -> None: ...
+
+
+# Lambda's tracing: given the function, the caller's X-Amzn-Trace-Id and the event, the
+# invocation's trace (its segments are written when it finishes), or None when not traced.
+Tracing = Callable[["FunctionConfig", str | None, str], InvocationTrace | None]
+
+
 @dataclass(frozen=True)
 class Archive:
     """A zip (function code or layer) known by its SHA-256, fetched only when not yet unpacked."""
@@ -80,6 +93,7 @@ class FunctionConfig:
     layers: tuple[Archive, ...] = ()
     version: str = "$LATEST"
     role: str | None = None  # the execution role's ARN
+    tracing: str | None = None  # TracingConfig.Mode: "Active" or "PassThrough"
 
     @property
     def log_group(self) -> str:
@@ -97,6 +111,7 @@ class FunctionConfig:
                 self.memory_mb,
                 sorted(self.environment.items()),
                 self.role,
+                self.tracing,
             ]
         )
 
@@ -246,8 +261,12 @@ class LambdaRunner:
         idle_seconds: float = 300,
         max_idle: int = 32,
         credentials: CredentialSource | None = None,
+        tracing: Tracing | None = None,
+        xray_daemon: str | None = None,
     ) -> None:
         self._credentials = credentials
+        self._tracing = tracing
+        self._xray_daemon = xray_daemon
         self._cache_dir = cache_dir
         self._endpoint_url = endpoint_url
         self._log_sink = log_sink
@@ -341,6 +360,15 @@ class LambdaRunner:
                 "AWS_SESSION_TOKEN": token,
             }
         env.setdefault("AWS_ENDPOINT_URL", self._endpoint_url)
+        if fn.tracing == "Active" and self._xray_daemon:
+            # Lambda runs an X-Ray daemon beside a traced function and tells the SDK where.
+            host, _, port = self._xray_daemon.rpartition(":")
+            env |= {
+                "AWS_XRAY_DAEMON_ADDRESS": self._xray_daemon,
+                "_AWS_XRAY_DAEMON_ADDRESS": host,
+                "_AWS_XRAY_DAEMON_PORT": port,
+                "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            }
         return env
 
     # -- execution environments ------------------------------------------------------------
@@ -402,6 +430,7 @@ class LambdaRunner:
         request_id: str | None = None,
         invoked_arn: str | None = None,
         client_context: Any = None,
+        trace_header: str | None = None,
     ) -> InvocationResult:
         request_id = request_id or str(uuid.uuid4())
         worker = self._checkout(fn)
@@ -413,6 +442,7 @@ class LambdaRunner:
             )  # unpacking the package is Lambda's deployment work, not the invocation's
         began = time.monotonic()
         error: dict[str, Any] | None
+        trace = self._tracing(fn, trace_header, event) if self._tracing is not None else None
         if worker is None:
             worker, ready, init_ms = self._start(fn)
             if ready is None or not ready.get("ready"):
@@ -431,7 +461,9 @@ class LambdaRunner:
                         f"Status: error\tError Type: {error['errorType']}",
                     )
                 )
-                return self._finish(fn, worker, request_id, lines, error, began, init_ms, status)
+                return self._finish(
+                    fn, worker, request_id, lines, error, began, init_ms, status, trace
+                )
         deadline_ms = _now_ms() + int(fn.timeout_s * 1000)
         lines.append((_now_ms(), f"START RequestId: {request_id} Version: {fn.version}"))
         worker.send(
@@ -442,7 +474,9 @@ class LambdaRunner:
                 "invoked_function_arn": invoked_arn or fn.arn,
                 "client_context": client_context,
                 # Lambda sets _X_AMZN_TRACE_ID for every invocation (sampled only with tracing)
-                "trace_id": (
+                "trace_id": trace.header
+                if trace is not None
+                else (
                     f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
                     f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
                 ),
@@ -491,7 +525,7 @@ class LambdaRunner:
             status = "error" if error else "success"
             if not error:
                 payload = message["payload"].encode()
-        result = self._finish(fn, worker, request_id, lines, error, began, init_ms, status)
+        result = self._finish(fn, worker, request_id, lines, error, began, init_ms, status, trace)
         if status == "success":
             result.payload = payload
         return result
@@ -520,8 +554,11 @@ class LambdaRunner:
         began: float,
         init_ms: float | None,
         status: str,
+        trace: InvocationTrace | None = None,
     ) -> InvocationResult:
         duration_ms = (time.monotonic() - began) * 1000 - (init_ms or 0)
+        if trace is not None:
+            trace.finish(init_ms, duration_ms, error is not None)
         memory = worker.max_memory_mb()
         if status in ("success", "error") and worker.alive():
             self._checkin(fn, worker)

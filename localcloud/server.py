@@ -73,17 +73,24 @@ class Server:
         from localcloud.patches import apply_all
         from localcloud.patches.awslambda import write_logs
         from localcloud.patches.context import LocalCloud
+        from localcloud.patches.tracing import LambdaTraces, may_write
         from localcloud.runner import LambdaRunner
+        from localcloud.xray import context as xray_context
+        from localcloud.xray.daemon import XRayDaemon
 
         self.endpoint_url = f"http://{self.host}:{self.port}"
         self.api_url = f"http://{self.host}:{self.api_port}"
         self.enforcer = enforce.Enforcer(Audit(self.state_dir), enforce.mode_from_environment())
         enforce.install(self.enforcer)
+        # The X-Ray daemon Lambda runs beside traced functions: one for the stack, on a free port.
+        self.xray_daemon = XRayDaemon(self.host, authorize=may_write)
         self.runner = LambdaRunner(
             self.state_dir,
             self.endpoint_url,
             log_sink=write_logs,
             credentials=enforce.function_credentials,
+            tracing=LambdaTraces(self.xray_daemon),
+            xray_daemon=self.xray_daemon.address,
         )
         self.patches = apply_all(
             LocalCloud(runner=self.runner, endpoint_url=self.endpoint_url, state_dir=self.state_dir)
@@ -97,7 +104,10 @@ class Server:
                 limits.middleware(
                     s3post.middleware(
                         enforce.middleware(
-                            DomainDispatcherApplication(create_backend_app), self.enforcer
+                            xray_context.middleware(
+                                DomainDispatcherApplication(create_backend_app)
+                            ),
+                            self.enforcer,
                         )
                     )
                 ),
@@ -118,6 +128,7 @@ class Server:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        self.xray_daemon.start()
         for server in (self._moto, self._gateway):
             # Stopping must not wait for requests still running (a long-poll ReceiveMessage,
             # an invocation that waits on a task token): their state is in memory anyway.
@@ -133,6 +144,7 @@ class Server:
             server.shutdown()
         self.console.stop()
         self.runner.shutdown()
+        self.xray_daemon.stop()
 
     def info(self) -> dict[str, Any]:
         return {
@@ -144,6 +156,7 @@ class Server:
             "api_port": self.api_port,
             "patches": self.patches,
             "iam": self.enforcer.mode,
+            "xray_daemon": self.xray_daemon.address,
         }
 
 

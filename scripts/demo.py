@@ -325,11 +325,13 @@ def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
     if fanout is not None:
         fanout.subscribe()
         print(f"  webhook subscriber 'demo-partner' listening at {fanout.receiver.url}")
+    since = time.time() - 60  # X-Ray selects a trace by its first segment's start
     try:
         failures = _play(client, cases, fanout, timeout_s, record)
     finally:
         if fanout is not None:
             fanout.unsubscribe()
+    failures += not trace_waterfall(stack, cases, since)
     _console_hint(stack)
     return 1 if failures else 0
 
@@ -374,6 +376,29 @@ def _play(
         print("fan-out or sync fell short of what the documents' outcomes should produce")
         failures += 1
     return failures
+
+
+def trace_waterfall(stack: dict[str, Any], cases: list[Case], since: float) -> bool:
+    """One processed document's journey from the X-Ray API: functions, AWS calls, durations.
+
+    Printed, and written as an HTML page under .local/traces/. False when no trace names it.
+    """
+    from scripts import waterfall
+
+    shown = next(
+        (c for c in cases if c.final.get("status") == "processed" and not c.decision), None
+    )
+    if shown is None:
+        return True  # nothing was processed (a stack without the processing workflow)
+    print(f"\ntraces of the {shown.label} document (X-Ray, annotation.document_id):")
+    xray = waterfall.xray_client(stack)
+    deadline = time.monotonic() + 30
+    while not waterfall.journey(xray, shown.document_id, since) and time.monotonic() < deadline:
+        time.sleep(1)  # the daemon receives segments as the functions finish
+    path = waterfall.show(stack, shown.document_id, Path(".local/traces"), since)
+    if path is not None:
+        print(f"  waterfall page: {path.resolve()}")
+    return path is not None
 
 
 def _record(cases: list[Case], elapsed: float) -> None:

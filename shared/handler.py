@@ -14,7 +14,8 @@
   * `event` (S3, schedules, async invokes), `task` (Step Functions) and `batch`: errors are
     logged and re-raised, so the source retries, dead-letters or catches them. Step
     Functions sees the error class name as the error name.
-- Tracing (innermost): one subsegment per invocation, a no-op outside Lambda.
+- Tracing (innermost): one subsegment per invocation with the AWS calls nested, annotated
+  with the trigger and the document ids of the event and the result; a no-op outside Lambda.
 Nothing is swallowed except by the HTTP boundary, whose job is to answer.
 """
 
@@ -103,8 +104,8 @@ def lambda_handler(
             outcome = "ok"
             try:
                 try:
-                    with tracer.subsegment(f"## {name}"):
-                        return func(event, context)
+                    with tracer.invocation(f"## {name}", trigger, event) as span:
+                        return span.result(func(event, context))
                 except errors.DocflowError as exc:
                     outcome = exc.code
                     level = "warning" if exc.status_code < 500 or exc.retryable else "error"

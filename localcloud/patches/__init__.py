@@ -25,8 +25,10 @@ from localcloud.patches import (
     sqs,
     stepfunctions,
     streams,
+    tracing,
 )
 from localcloud.patches.context import LocalCloud
+from localcloud.xray.store import queries as store_queries
 
 Patch = Callable[[LocalCloud], None]
 
@@ -84,6 +86,10 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("ses-sent-mail-log", mail.sent_mail_log),
     ("stepfunctions-execute", stepfunctions.execute_state_machines),
     ("stepfunctions-role-credentials", stepfunctions.state_machine_role_credentials),
+    # After the two above: it wraps what they installed.
+    ("stepfunctions-xray-segments", tracing.step_functions),
+    ("cfn-state-machine-tracing", tracing.state_machine_tracing),
+    ("xray-trace-queries", store_queries),
 )
 
 _applied: list[str] = []

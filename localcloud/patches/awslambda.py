@@ -19,6 +19,7 @@ from moto.logs.models import logs_backends
 from localcloud.patches import models
 from localcloud.patches.context import LocalCloud
 from localcloud.runner import Archive, FunctionConfig, InvocationResult
+from localcloud.xray import context as xray_context
 
 log = logging.getLogger("localcloud.lambda")
 
@@ -48,7 +49,12 @@ def function_config(fn: LambdaFunction) -> FunctionConfig:
         layers=tuple(layers),
         version=str(fn.version),
         role=str(fn.role) if fn.role else None,
+        tracing=_tracing_mode(fn.tracing_config),
     )
+
+
+def _tracing_mode(config: Any) -> str | None:
+    return str(config.get("Mode")) if isinstance(config, dict) and config.get("Mode") else None
 
 
 def write_logs(fn: FunctionConfig, stream: str, lines: list[tuple[int, str]]) -> None:
@@ -91,24 +97,30 @@ def _event_text(body: Any) -> str:
     return body
 
 
-def _run(fn: LambdaFunction, event: str, request_id: str | None = None) -> InvocationResult:
+def _run(
+    fn: LambdaFunction, event: str, request_id: str | None = None, trace_header: str | None = None
+) -> InvocationResult:
     cloud = LocalCloud.get()
     if not str(fn.run_time or "").startswith("python3"):
         raise NotImplementedError(
             f"localcloud runs Python functions only; {fn.function_name} uses {fn.run_time}"
         )
-    return cloud.runner.invoke(function_config(fn), event, request_id=request_id)
+    return cloud.runner.invoke(
+        function_config(fn), event, request_id=request_id, trace_header=trace_header
+    )
 
 
-def invoke_async(fn: LambdaFunction, event: str) -> str:
+def invoke_async(fn: LambdaFunction, event: str, trace_header: str | None = None) -> str:
     """An asynchronous invocation (S3, SNS, EventBridge, InvocationType=Event), as Lambda runs it.
 
     Lambda queues the event and answers 202 at once; on a function error it retries twice
     (MaximumRetryAttempts of the function's event invoke config, default 2) with the same request
     id, then sends the event to the function's dead-letter queue or topic if one is configured.
+    The trace header of the request that caused it (S3's write, SNS's publish) goes along.
     """
     cloud = LocalCloud.get()
     request_id = str(uuid.uuid4())
+    trace_header = trace_header or xray_context.current()
     retries = 2
     if fn.event_invoke_config:
         retries = int(fn.event_invoke_config[0].config.get("MaximumRetryAttempts", 2))
@@ -117,7 +129,7 @@ def invoke_async(fn: LambdaFunction, event: str) -> str:
         result: InvocationResult | None = None
         for attempt in range(retries + 1):
             try:
-                result = _run(fn, event, request_id)
+                result = _run(fn, event, request_id, trace_header)
             except Exception:
                 log.exception("async invocation of %s failed to start", fn.function_name)
                 return
@@ -228,13 +240,14 @@ def process_runner(cloud: LocalCloud) -> None:
         self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any
     ) -> bytes:
         invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        trace_header = _header(request_headers, "X-Amzn-Trace-Id")
         event = _event_text(body)
         if invocation_type == "DryRun":
             return b""
         if invocation_type == "Event":
-            response_headers["x-amz-request-id"] = invoke_async(self, event)
+            response_headers["x-amz-request-id"] = invoke_async(self, event, trace_header)
             return b""
-        result = _run(self, event)
+        result = _run(self, event, trace_header=trace_header)
         if result.function_error:
             response_headers["x-amz-function-error"] = result.function_error
         response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail().encode()).decode()

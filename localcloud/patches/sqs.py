@@ -12,6 +12,7 @@ from moto.sqs.models import Queue, sqs_backends
 
 from localcloud.patches.context import LocalCloud
 from localcloud.patches.polling import Poller
+from localcloud.xray import context as xray_context
 
 log = logging.getLogger("localcloud.sqs")
 
@@ -23,6 +24,9 @@ def _record(message: Any, queue: Queue) -> dict[str, Any]:
         "SenderId": "AIDALOCALCLOUD",
         "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
     }
+    trace_header = (message.system_attributes or {}).get("AWSTraceHeader") or {}
+    if trace_header.get("StringValue"):
+        attributes["AWSTraceHeader"] = trace_header["StringValue"]
     if queue.fifo_queue:
         attributes["MessageGroupId"] = message.group_id
         attributes["MessageDeduplicationId"] = message.deduplication_id
@@ -146,6 +150,14 @@ def event_source_poller(cloud: LocalCloud) -> None:
     swap = threading.Lock()
 
     def add_message(self: Queue, message: Any) -> None:
+        # SQS keeps the sender's X-Amzn-Trace-Id (SNS passes its publisher's) as the message's
+        # AWSTraceHeader, unless the sender set that attribute itself.
+        header = xray_context.current()
+        if header and "AWSTraceHeader" not in (message.system_attributes or {}):
+            message.system_attributes = {
+                **(message.system_attributes or {}),
+                "AWSTraceHeader": {"DataType": "String", "StringValue": header},
+            }
         # moto's add_message invokes the mapped functions itself; hide them from it.
         with swap:
             mappings = self.lambda_event_source_mappings
