@@ -58,6 +58,7 @@ def validate_stage(
         Finding("config", where, _describe(error))
         for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     ]
+    shapes_valid = not findings
     tags = config.get("tags")
     if isinstance(tags, Mapping) and "stage" in tags and tags["stage"] != stage:
         findings.append(
@@ -102,7 +103,31 @@ def validate_stage(
                         f"({', '.join(sorted(function_names))}), got {name!r}",
                     )
                 )
+    # Cross-key rules, once the shapes are right.
+    if shapes_valid:
+        findings += [Finding("config", where, p) for p in _cold_start_problems(config)]
     return findings
+
+
+def _cold_start_problems(config: Mapping[str, Any]) -> list[str]:
+    """The rules between keys that the schema cannot say (lib/coldstart.js says the same)."""
+    shifted = list((config.get("canary") or {}).get("functions") or [])
+    reserved = config.get("reservedConcurrency") or {}
+    found = []
+    for name, setting in (config.get("coldStart") or {}).items():
+        if name not in shifted:
+            found.append(
+                f"key coldStart.{name}: expected a function in canary.functions "
+                f"({', '.join(shifted) or 'none'}): provisioned concurrency and SnapStart "
+                "apply to the alias of published versions"
+            )
+        provisioned = setting.get("provisionedConcurrency")
+        if provisioned and reserved.get(name) is not None and provisioned > reserved[name]:
+            found.append(
+                f"key coldStart.{name}.provisionedConcurrency: expected at most "
+                f"reservedConcurrency.{name} ({reserved[name]}), got {provisioned}"
+            )
+    return found
 
 
 def _where(stage: str) -> str:

@@ -19,7 +19,9 @@
 // - canary (issue 12, lib/canary.js): for a stage whose `canary` names functions, the
 //   settings serverless-plugin-canary-deployments reads (set at initialize, for this stage
 //   only), a least-privilege CodeDeploy role once the alarms exist, and after that plugin has
-//   moved the functions' events to the alias, their asynchronous invocation settings too.
+//   moved the functions' events to the alias, their asynchronous invocation settings too;
+// - cold-start controls (lib/coldstart.js): `coldStart.<function>` provisioned concurrency on
+//   the canary's alias, or SnapStart on the function's published versions.
 // The alarm topic itself and the budget are plain YAML: resources/monitoring.yml, cost.yml.
 
 const { loadSchema, validateStageConfig } = require('./lib/config');
@@ -27,6 +29,7 @@ const { monitoringResources, protectRetainedTables, TOPIC_ID } = require('./lib/
 const { removeUnusedSharedRole, dropArnScopedListActions, SHARED_ROLE_ID } = require('./lib/roles');
 const { scheduleDeadLetters } = require('./lib/schedules');
 const canary = require('./lib/canary');
+const coldstart = require('./lib/coldstart');
 
 class StageControls {
   constructor(serverless, options, utils) {
@@ -42,7 +45,10 @@ class StageControls {
         this.addCanaryRole();
       },
       // After every plugin's mergeCustomProviderResources hook, the canary plugin's included.
-      'before:aws:package:finalize:stripNullPropsFromTemplateResources': () => this.retargetCanary(),
+      'before:aws:package:finalize:stripNullPropsFromTemplateResources': () => {
+        this.retargetCanary();
+        this.applyColdStart();
+      },
     };
   }
 
@@ -140,6 +146,25 @@ class StageControls {
     } catch (error) {
       throw new this.serverless.classes.Error(`stage-controls: ${error.message}`, 'DOCFLOW_CANARY');
     }
+  }
+
+  applyColdStart() {
+    const coldStart = this.stageConfig().coldStart || {};
+    if (!Object.keys(coldStart).length) return;
+    const naming = this.serverless.getProvider('aws').naming;
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    let applied;
+    try {
+      applied = coldstart.apply(template.Resources, {
+        coldStart,
+        functionIds: Object.fromEntries(Object.keys(coldStart).map((name) => [name, naming.getLambdaLogicalId(name)])),
+        alias: this.canaryConfig().alias,
+      });
+    } catch (error) {
+      throw new this.serverless.classes.Error(`stage-controls: ${error.message}`, 'DOCFLOW_COLD_START');
+    }
+    const lines = Object.entries(applied).map(([name, what]) => `${name}: ${what}`);
+    this.log.info(`stage-controls: cold-start controls: ${lines.join('; ')}`);
   }
 
   retargetCanary() {

@@ -400,3 +400,101 @@ def test_canary_functions_must_be_defined_functions() -> None:
     )
     assert from_node == [expected + '"intkae"']
     assert from_python == ["[config] " + expected + "'intkae'"]
+
+
+# --- cold-start controls (lib/coldstart.js) ------------------------------------------------
+
+
+def _validate_in_node(config: dict[str, Any]) -> list[str]:
+    script = (
+        "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
+        "const config = JSON.parse(process.argv[1]);"
+        "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
+        " stage: 'prod', functionNames: Object.keys(config.reservedConcurrency)})));"
+    )
+    problems: list[str] = _node(script, json.dumps(config))
+    return problems
+
+
+def _both_validators(config: dict[str, Any]) -> tuple[list[str], list[str]]:
+    names = frozenset(config["reservedConcurrency"])
+    python = [
+        str(f).removeprefix("[config] ")
+        for f in stage_config.validate_stage("prod", config, None, names)
+    ]
+    return _validate_in_node(config), python
+
+
+def test_cold_start_controls_need_the_canary_alias_and_fit_the_reservation() -> None:
+    config = stage_config.load_stage("prod")
+    config["coldStart"] = {"api": {"provisionedConcurrency": 150}, "intake": {"snapStart": True}}
+    config["canary"]["functions"] = ["api"]
+
+    node, python = _both_validators(config)
+
+    where = "config/prod.yml (stage prod): "
+    expected = [
+        where + "key coldStart.api.provisionedConcurrency: expected at most "
+        "reservedConcurrency.api (100), got 150",
+        where + "key coldStart.intake: expected a function in canary.functions (api): "
+        "provisioned concurrency and SnapStart apply to the alias of published versions",
+    ]
+    assert node == python == expected
+
+
+def test_a_function_gets_provisioned_concurrency_or_snapstart_not_both() -> None:
+    config = stage_config.load_stage("prod")
+    config["coldStart"] = {"api": {"provisionedConcurrency": 2, "snapStart": True}}
+
+    node, python = _both_validators(config)
+
+    expected = (
+        "config/prod.yml (stage prod): key coldStart.api: expected either "
+        "{provisionedConcurrency: 1-1000} or {snapStart: true} (AWS allows one of them per "
+        "function)"
+    )
+    # ajv also names each branch's extra key; both name the one choice to make.
+    assert [m for m in node if m.startswith(expected)] == node[-1:], node
+    assert [m for m in python if m.startswith(expected)] == python, python
+
+
+def test_cold_start_controls_land_on_the_alias_and_the_function() -> None:
+    resources = {
+        "ApiLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": {}},
+        "ApiLambdaFunctionAliasLive": {"Type": "AWS::Lambda::Alias", "Properties": {}},
+        "IntakeLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": {}},
+        "IntakeLambdaVersionAbc": {
+            "Type": "AWS::Lambda::Version",
+            "Properties": {
+                "FunctionName": {"Ref": "IntakeLambdaFunction"},
+                "Description": "Checks",
+            },
+        },
+    }
+    options = {
+        "coldStart": {"api": {"provisionedConcurrency": 3}, "intake": {"snapStart": True}},
+        "functionIds": {"api": "ApiLambdaFunction", "intake": "IntakeLambdaFunction"},
+        "alias": "Live",
+    }
+    script = (
+        "const coldstart = require('./plugins/stage-controls/lib/coldstart');"
+        "const [resources, options] = process.argv.slice(1).map((a) => JSON.parse(a));"
+        "const applied = coldstart.apply(resources, options);"
+        "console.log(JSON.stringify({applied, resources}));"
+    )
+    result = _node(script, json.dumps(resources), json.dumps(options))
+
+    out = result["resources"]
+    assert out["ApiLambdaFunctionAliasLive"]["Properties"] == {
+        "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 3}
+    }
+    assert "SnapStart" not in out["ApiLambdaFunction"]["Properties"]
+    assert out["IntakeLambdaFunction"]["Properties"] == {
+        "SnapStart": {"ApplyOn": "PublishedVersions"}
+    }
+    # A changed description replaces the version: this deploy publishes one with a snapshot.
+    assert out["IntakeLambdaVersionAbc"]["Properties"]["Description"] == "Checks (SnapStart)"
+    assert result["applied"] == {
+        "api": "provisioned concurrency 3 on Live",
+        "intake": "SnapStart on published versions",
+    }

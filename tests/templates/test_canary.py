@@ -141,3 +141,43 @@ def test_dev_and_local_deploy_all_at_once(load: Load, stage: str) -> None:
         for r in resources(compiled, "AWS::Lambda::EventInvokeConfig").values()
     }
     assert qualifiers == {"$LATEST"}
+
+
+def test_prod_cold_start_controls_are_on_the_alias_the_canary_shifts(load: Load) -> None:
+    compiled = load("prod")
+    cold_start = stage_settings("prod")["coldStart"]
+    alias_name = stage_settings("prod")["canary"]["alias"]
+    assert cold_start, "prod turns on a cold-start control for the api or intake"
+
+    for name, setting in cold_start.items():
+        function = next(fid for fid, fname in SHIFTED.items() if fname == name)
+        alias = props(compiled["Resources"][f"{function}Alias{alias_name}"])
+        snap_start = props(compiled["Resources"][function]).get("SnapStart")
+        if "provisionedConcurrency" in setting:
+            assert alias["ProvisionedConcurrencyConfig"] == {
+                "ProvisionedConcurrentExecutions": setting["provisionedConcurrency"]
+            }
+            assert snap_start is None
+        else:
+            assert snap_start == {"ApplyOn": "PublishedVersions"}
+            assert "ProvisionedConcurrencyConfig" not in alias
+    # Only the aliases carry it: osls's own "provisioned" alias is not created.
+    provisioned = [
+        rid
+        for rid, r in compiled["Resources"].items()
+        if "ProvisionedConcurrencyConfig" in props(r) or "SnapStart" in props(r)
+    ]
+    assert sorted(provisioned) == sorted(
+        f"{fid}Alias{alias_name}" if "provisionedConcurrency" in cold_start[fname] else fid
+        for fid, fname in SHIFTED.items()
+        if fname in cold_start
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "local"])
+def test_dev_and_local_have_no_cold_start_controls(load: Load, stage: str) -> None:
+    compiled = load(stage)
+    assert stage_settings(stage)["coldStart"] == {}
+    for rid, resource in compiled["Resources"].items():
+        assert "SnapStart" not in props(resource), rid
+        assert "ProvisionedConcurrencyConfig" not in props(resource), rid

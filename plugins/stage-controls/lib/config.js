@@ -7,6 +7,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const Ajv = require('ajv');
+const coldstart = require('./coldstart');
 
 function loadSchema(serviceDir) {
   return JSON.parse(fs.readFileSync(path.join(serviceDir, 'config', 'schema.json'), 'utf8'));
@@ -53,7 +54,8 @@ function validateStageConfig({ schema, config, stage, functionNames }) {
   const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(schema);
   const problems = [];
-  if (!validate(config)) {
+  const valid = validate(config);
+  if (!valid) {
     for (const error of validate.errors) problems.push(describe(schema, error, config));
   }
   if (config && config.tags && config.tags.stage !== undefined && config.tags.stage !== stage) {
@@ -83,6 +85,8 @@ function validateStageConfig({ schema, config, stage, functionNames }) {
       );
     }
   }
+  // Cross-key rules, once the shapes are right.
+  if (valid) problems.push(...coldstart.problems(config));
   return problems.map((problem) => `config/${stage}.yml (stage ${stage}): ${problem}`);
 }
 
