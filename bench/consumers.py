@@ -196,14 +196,18 @@ class _FakeDynamoDB:
     """The conditional put / update / delete `Idempotency` makes, on a dict."""
 
     def __init__(self) -> None:
+        from shared import aws
+
         self.items: dict[str, dict[str, Any]] = {}
+        # The modelled exceptions a caller catches, as a real client has them.
+        self.exceptions = aws.client("dynamodb").exceptions
 
     def put_item(self, Item: dict[str, Any], **_: Any) -> None:  # noqa: N803
         key = Item["idempotency_key"]["S"]
         if key in self.items:
-            from botocore.exceptions import ClientError
-
-            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem")
+            raise self.exceptions.ConditionalCheckFailedException(
+                {"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem"
+            )
         self.items[key] = Item
 
     def update_item(self, Key: dict[str, Any], **_: Any) -> None:  # noqa: N803
@@ -220,9 +224,9 @@ def run(runs: int, records: int) -> dict[str, Any]:
 
 
 def _run(runs: int, count: int) -> dict[str, Any]:
+    from docflow.documents.events import DocumentEvent
     from docflow.documents.model import Document, Status, incoming_key, now_iso
     from docflow.documents.store import DocumentStore
-    from docflow.notify.model import DocumentEvent
     from docflow.webhooks.model import Subscriber
     from docflow.webhooks.store import Subscribers
     from shared import aws
@@ -329,7 +333,8 @@ def _run(runs: int, count: int) -> dict[str, Any]:
 
     # -- per-record overhead of the shared helpers -------------------------------------
     def work(record: SqsMessage) -> None:
-        DocumentEvent.from_notification(Notification.from_sqs(record))
+        notification = Notification.from_sqs(record)
+        DocumentEvent.parse(notification.json(), notification.attributes, notification.message_id)
 
     fake_table = _FakeDynamoDB()
     fake = Idempotency("fake", client_factory=lambda: fake_table)

@@ -10,8 +10,8 @@ from docflow.api import service
 from docflow.api.auth import KeyRing, Principal
 from docflow.api.store import S3Presigner
 from docflow.documents.store import DocumentStore
+from docflow.documents.workflow import Tasks
 from docflow.processing import approval
-from docflow.processing.store import Approvals, Tasks
 from shared import errors, secrets
 from shared.events.http import HttpRequest
 from shared.handler import lambda_handler
@@ -34,7 +34,6 @@ class ApiSettings(Settings):
 settings = ApiSettings.load()
 store = DocumentStore(settings.documents_table)
 presigner = S3Presigner(settings.documents_bucket)
-approvals = Approvals(settings.documents_table)
 tasks = Tasks()
 key_cache = secrets.SecretCache(ttl_seconds=settings.api_key_cache_seconds)
 keys = KeyRing(lambda refresh: key_cache.get_json(settings.api_keys_secret, refresh=refresh))
@@ -61,7 +60,6 @@ ROUTES: dict[str, Route] = {
             service.parse_document_id(req.path_parameters.get("id", "")),
             req.json(),
             store,
-            approvals,
             tasks,
             ACTOR,
         ),

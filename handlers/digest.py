@@ -6,9 +6,9 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from docflow.documents.store import StatusIndex
 from docflow.notify.store import SesMailer
 from docflow.schedules.service import build_digest, send_digest
-from docflow.schedules.store import StatusIndex
 from shared.events.schedule import ScheduledEvent
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency

@@ -6,10 +6,13 @@ import dataclasses
 import functools
 from typing import Any
 
+from docflow.documents.objects import S3Objects
 from docflow.documents.store import DocumentStore
+from docflow.documents.workflow import Workflow
+from docflow.intake.model import Upload
 from docflow.intake.service import Intake, IntakePolicy
-from docflow.intake.store import Executions, S3Objects, SignatureCache
-from shared.events.s3 import S3Event
+from docflow.intake.store import SignatureCache
+from shared.events.s3 import S3Event, S3Object
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env
@@ -33,6 +36,11 @@ idempotency = Idempotency(settings.idempotency_table)
 policy = IntakePolicy(
     settings.max_upload_bytes, frozenset(settings.allowed_types), settings.signatures_key
 )
+workflow = Workflow(settings.state_machine_name) if settings.state_machine_name else None
+
+
+def _upload(obj: S3Object) -> Upload:
+    return Upload(obj.bucket, obj.key, obj.size, obj.version_id, obj.version, obj.delivery_key)
 
 
 @lambda_handler(trigger="event", settings=settings)
@@ -49,11 +57,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         policy,
         actor="intake",
         signature_list=signature_list,
-        executions=Executions(),
-        state_machine_name=settings.state_machine_name or None,
+        workflow=workflow,
     )
     results = [
-        idempotency.run_once(f"intake#{obj.delivery_key}", functools.partial(intake.receive, obj))
+        idempotency.run_once(
+            f"intake#{obj.delivery_key}", functools.partial(intake.receive, _upload(obj))
+        )
         for obj in records
     ]
     return {"results": [dataclasses.asdict(r) if ran else "duplicate" for ran, r in results]}

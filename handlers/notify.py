@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from docflow.documents.events import DocumentEvent
 from docflow.documents.store import DocumentStore
-from docflow.notify.model import DocumentEvent
 from docflow.notify.service import Notifier, NotifyPolicy
 from docflow.notify.store import SesMailer
 from shared.batch import process_batch
@@ -37,7 +37,9 @@ notifier = Notifier(
 
 def _notify(record: SqsMessage) -> None:
     notification = Notification.from_sqs(record, settings.max_message_bytes)
-    notifier.notify(DocumentEvent.from_notification(notification))
+    notifier.notify(
+        DocumentEvent.parse(notification.json(), notification.attributes, notification.message_id)
+    )
 
 
 @lambda_handler(trigger="batch", settings=settings)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from docflow.documents.store import DocumentStore
+from docflow.documents.events import DocumentEvents
+from docflow.documents.store import DocumentStore, StatusIndex
+from docflow.documents.workflow import Workflow
 from docflow.schedules.model import parse_rules
 from docflow.schedules.service import Sweeper, SweepPolicy
-from docflow.schedules.store import EventsTopic, StatusIndex, SweepMarks, Workflow
 from shared.events.schedule import ScheduledEvent
 from shared.handler import lambda_handler
 from shared.settings import Settings, env
@@ -29,9 +30,8 @@ settings = SweepSettings.load()
 sweeper = Sweeper(
     StatusIndex(settings.documents_table),
     DocumentStore(settings.documents_table),
-    SweepMarks(settings.documents_table),
     Workflow(settings.state_machine_arn),
-    EventsTopic(settings.events_topic_arn),
+    DocumentEvents(settings.events_topic_arn),
     SweepPolicy(
         parse_rules(settings.rules),
         settings.max_attempts,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from docflow.sync.model import DocumentChange
 from docflow.sync.service import sync
 from docflow.sync.store import LakeBucket
 from shared.batch import report
@@ -28,7 +29,17 @@ lake = LakeBucket(settings.analytics_bucket)
 
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    changes = DynamoDBStreamEvent.from_event(event).records
+    changes = [
+        DocumentChange(
+            c.event_name,
+            c.sequence_number,
+            c.keys,
+            c.new_image,
+            c.old_image,
+            c.approximate_creation_time,
+        )
+        for c in DynamoDBStreamEvent.from_event(event).records
+    ]
     result = sync(changes, lake, settings.lake_prefix)
     log.info("lake_synced", changes=result.changes, objects=result.keys, failed=len(result.failed))
     return report(result.failed)

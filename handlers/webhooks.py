@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from docflow.documents.events import DocumentEvent
 from docflow.documents.store import DocumentStore
-from docflow.notify.model import DocumentEvent
 from docflow.webhooks.model import BreakerPolicy
 from docflow.webhooks.service import CircuitBreaker, Dispatcher
 from docflow.webhooks.store import BreakerStore, HttpSender, Subscribers
@@ -56,7 +56,9 @@ dispatcher = Dispatcher(
 
 def _deliver(record: SqsMessage) -> None:
     notification = Notification.from_sqs(record, settings.max_message_bytes)
-    dispatcher.deliver(DocumentEvent.from_notification(notification))
+    dispatcher.deliver(
+        DocumentEvent.parse(notification.json(), notification.attributes, notification.message_id)
+    )
 
 
 @lambda_handler(trigger="batch", settings=settings)

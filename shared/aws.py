@@ -2,14 +2,24 @@
 
 Never create a client at import time: tests install moto before the first call, and the
 cold start should not pay for services an invocation does not use. `reset()` drops the cache
-(tests). `translate()` turns botocore failures into docflow's error taxonomy at the call site
-so botocore types never reach handlers.
+(tests). `translated()` turns botocore failures into docflow's error taxonomy around the call
+site, so botocore types never reach handlers; the error-code tables it reads are here.
+
+    with aws.translated("reading document"):
+        response = client.get_item(...)
+
+A caller that expects one particular refusal catches the SDK's modelled exception for it
+inside the block (`except client.exceptions.ConditionalCheckFailedException`), as Chalice's
+`awsclient` does; only refusals botocore does not model are matched by code, in the tables
+below (`OBJECT_GONE`, say: HeadObject's bare 404).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from shared import errors
@@ -18,7 +28,7 @@ CONNECT_TIMEOUT_S = 2
 READ_TIMEOUT_S = 10
 MAX_ATTEMPTS = 4
 
-_THROTTLING = frozenset(
+THROTTLING = frozenset(
     {
         "Throttling",
         "ThrottlingException",
@@ -36,7 +46,7 @@ _THROTTLING = frozenset(
     }
 )
 
-_ACCESS_DENIED = frozenset(
+ACCESS_DENIED = frozenset(
     {
         "AccessDenied",
         "AccessDeniedException",
@@ -51,6 +61,15 @@ _ACCESS_DENIED = frozenset(
         "UnrecognizedClientException",
     }
 )
+
+NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound", "ResourceNotFoundException", "NoSuchBucket"})
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+OBJECT_GONE = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+"""S3's answers for an object (version) that is not there: GetObject's NoSuchKey, a deleted
+version's NoSuchVersion and HeadObject's bare 404 (a HEAD has no body to name a code), the
+last two not modelled by botocore."""
 
 
 @functools.cache
@@ -81,10 +100,8 @@ def region() -> str:
 @functools.cache
 def account_id() -> str:
     """This function's account, from STS (no IAM permission needed), once per process."""
-    try:
+    with translated("looking up the account id"):
         return str(client("sts").get_caller_identity()["Account"])
-    except Exception as exc:
-        raise translate(exc, "looking up the account id") from exc
 
 
 def arn(service: str, resource: str) -> str:
@@ -124,16 +141,35 @@ def translate(exc: BaseException, what: str) -> errors.DocflowError:
     from botocore.exceptions import ReadTimeoutError
 
     code = error_code(exc)
-    if code in _THROTTLING or isinstance(exc, BotoConnectionError | ReadTimeoutError):
+    if code in THROTTLING or isinstance(exc, BotoConnectionError | ReadTimeoutError):
         return errors.TransientError(f"{what} failed temporarily")
-    if code in {"NoSuchKey", "404", "NotFound", "ResourceNotFoundException", "NoSuchBucket"}:
+    if code in NOT_FOUND:
         return errors.NotFoundError(f"{what}: not found")
-    if code == "ConditionalCheckFailedException":
+    if code == CONDITION_FAILED:
         return errors.ConflictError(f"{what}: the item changed or already exists")
     # Whatever is left is docflow's own fault (its role, its configuration, a request it
     # should not have built): nothing the caller did, nothing a retry fixes.
-    if code in _ACCESS_DENIED:
+    if code in ACCESS_DENIED:
         return errors.SystemFaultError(f"{what} failed: permission denied")
     if code is not None:
         return errors.SystemFaultError(f"{what} failed: the service refused the request")
     return errors.SystemFaultError(f"{what} failed unexpectedly")
+
+
+@contextmanager
+def translated(
+    what: str, *, gone: Callable[[], errors.DocflowError] | None = None
+) -> Iterator[None]:
+    """Raise what `translate` makes of an SDK failure inside the block, `from` the failure.
+
+    docflow's own errors pass through unchanged (a modelled exception the block turned into
+    one, say). `gone` names the error for an S3 object that is not there (`OBJECT_GONE`).
+    """
+    try:
+        yield
+    except errors.DocflowError:
+        raise
+    except Exception as exc:
+        if gone is not None and error_code(exc) in OBJECT_GONE:
+            raise gone() from exc
+        raise translate(exc, what) from exc

@@ -19,17 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from shared.errors import DocflowError
+from shared.errors import BatchFailedError, DocflowError
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-
-class BatchFailedError(DocflowError):
-    """Every record of the batch failed; each failure was logged on its own line."""
-
-    code = "batch_failed"
-    retryable = True
 
 
 def process_batch[R](

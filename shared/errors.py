@@ -3,7 +3,10 @@
 Every domain error carries what a trigger needs as data: the HTTP status and error code for
 the API, whether a batch item or Step Functions task may be retried. The handler decorator
 (`shared.handler`) converts them at one boundary; code raising them never formats responses.
-Step Functions sees the class name as the error name, so Retry/Catch clauses match on it.
+Step Functions sees the class name as the error name, so Retry/Catch clauses match on it
+(`error_names()`; tests/unit/processing/test_definition.py checks the state machine against
+the classes its tasks can raise). Every error class of `shared` is here; each domain package
+keeps its own in its `errors` module.
 """
 
 from __future__ import annotations
@@ -123,25 +126,34 @@ class SystemFaultError(DocflowError):
     """
 
 
-ERROR_NAMES: frozenset[str] = frozenset(
-    cls.__name__
-    for cls in (
-        DocflowError,
-        ClientError,
-        InvalidInputError,
-        UnauthorizedError,
-        ForbiddenError,
-        NotFoundError,
-        PayloadTooLargeError,
-        UnsupportedMediaTypeError,
-        RejectedError,
-        ConflictError,
-        TransientError,
-        PermanentError,
-        SystemFaultError,
-    )
-)
-"""Error names Step Functions Retry/Catch clauses may use (checked by a contract test)."""
+class ClaimInProgressError(TransientError):
+    """Another invocation holds the idempotency claim for this event; retry after its lease."""
+
+    code = "claim_in_progress"
+
+
+class BatchFailedError(DocflowError):
+    """Every record of the batch failed; each failure was logged on its own line."""
+
+    code = "batch_failed"
+    retryable = True
+
+
+def error_classes() -> frozenset[type[DocflowError]]:
+    """`DocflowError` and every subclass defined by the modules imported so far."""
+    found: set[type[DocflowError]] = set()
+    pending: list[type[DocflowError]] = [DocflowError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending += cls.__subclasses__()
+    return frozenset(found)
+
+
+def error_names() -> frozenset[str]:
+    """The error names Step Functions sees from docflow's tasks (a Lambda error's type is its
+    class name), for the classes loaded so far; Retry/Catch clauses match on them."""
+    return frozenset(cls.__name__ for cls in error_classes())
 
 
 def http_response(exc: BaseException) -> dict[str, Any]:

@@ -42,12 +42,6 @@ NO_CONTEXT_LEASE_SECONDS = 900
 log = get_logger(__name__)
 
 
-class ClaimInProgressError(errors.TransientError):
-    """Another invocation holds the claim for this event; retry after its lease ends."""
-
-    code = "claim_in_progress"
-
-
 class Idempotency:
     def __init__(
         self,
@@ -80,46 +74,46 @@ class Idempotency:
         """
         now = self._clock()
         token = uuid.uuid4().hex
-        try:
-            self._client_factory().put_item(
-                TableName=self.table_name,
-                Item={
-                    "idempotency_key": {"S": key},
-                    "status": {"S": IN_PROGRESS},
-                    "claim_token": {"S": token},
-                    "lease_until": {"N": str(self._lease_until(now))},
-                    "expires_at": {"N": str(int(now) + self.retention_seconds)},
-                },
-                ConditionExpression=(
-                    "attribute_not_exists(idempotency_key) OR expires_at < :now OR "
-                    "(#status = :in_progress AND lease_until < :now)"
-                ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":in_progress": {"S": IN_PROGRESS},
-                    ":now": {"N": str(int(now))},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except Exception as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise aws.translate(exc, "claiming idempotency key") from exc
-            existing = getattr(exc, "response", {}).get("Item", {})
-            if existing.get("status", {}).get("S") == COMPLETED:
-                return None
-            # In progress, or (without the old item to tell) assumed so: the retry decides.
-            lease = existing.get("lease_until", {}).get("N")
-            raise ClaimInProgressError(
-                f"idempotency key {key} is claimed by another invocation until {lease}; "
-                "the source retries after it",
-                key=key,
-                lease_until=lease,
-            ) from exc
+        client = self._client_factory()
+        with aws.translated("claiming idempotency key"):
+            try:
+                client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        "idempotency_key": {"S": key},
+                        "status": {"S": IN_PROGRESS},
+                        "claim_token": {"S": token},
+                        "lease_until": {"N": str(self._lease_until(now))},
+                        "expires_at": {"N": str(int(now) + self.retention_seconds)},
+                    },
+                    ConditionExpression=(
+                        "attribute_not_exists(idempotency_key) OR expires_at < :now OR "
+                        "(#status = :in_progress AND lease_until < :now)"
+                    ),
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":in_progress": {"S": IN_PROGRESS},
+                        ":now": {"N": str(int(now))},
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except client.exceptions.ConditionalCheckFailedException as exc:
+                existing = exc.response.get("Item", {})
+                if existing.get("status", {}).get("S") == COMPLETED:
+                    return None
+                # In progress, or (without the old item to tell) assumed so: the retry decides.
+                lease = existing.get("lease_until", {}).get("N")
+                raise errors.ClaimInProgressError(
+                    f"idempotency key {key} is claimed by another invocation until {lease}; "
+                    "the source retries after it",
+                    key=key,
+                    lease_until=lease,
+                ) from exc
         return token
 
     def complete(self, key: str) -> None:
         now = int(self._clock())
-        try:
+        with aws.translated("completing idempotency key"):
             self._client_factory().update_item(
                 TableName=self.table_name,
                 Key={"idempotency_key": {"S": key}},
@@ -130,26 +124,24 @@ class Idempotency:
                     ":expires": {"N": str(now + self.retention_seconds)},
                 },
             )
-        except Exception as exc:
-            raise aws.translate(exc, "completing idempotency key") from exc
 
     def release(self, key: str, token: str) -> bool:
         """Drop the claim `token` holds on `key`; False when it is no longer that claim."""
-        try:
-            self._client_factory().delete_item(
-                TableName=self.table_name,
-                Key={"idempotency_key": {"S": key}},
-                ConditionExpression="claim_token = :token AND #status = :in_progress",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":token": {"S": token},
-                    ":in_progress": {"S": IN_PROGRESS},
-                },
-            )
-        except Exception as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
+        client = self._client_factory()
+        with aws.translated("releasing idempotency key"):
+            try:
+                client.delete_item(
+                    TableName=self.table_name,
+                    Key={"idempotency_key": {"S": key}},
+                    ConditionExpression="claim_token = :token AND #status = :in_progress",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":token": {"S": token},
+                        ":in_progress": {"S": IN_PROGRESS},
+                    },
+                )
+            except client.exceptions.ConditionalCheckFailedException:
                 return False
-            raise aws.translate(exc, "releasing idempotency key") from exc
         return True
 
     def run_once(self, key: str, work: Callable[[], Any]) -> tuple[bool, Any]:

@@ -34,12 +34,8 @@ class SecretCache:
         now = self._clock()
         if cached is not None and not refresh and now - cached[0] < self._ttl:
             return cached[1]
-        try:
+        with aws.translated(f"reading secret {name}"):
             response = self._client_factory().get_secret_value(SecretId=name)
-        except Exception as exc:
-            if aws.error_code(exc) is None:
-                raise
-            raise aws.translate(exc, f"reading secret {name}") from exc
         value = str(response["SecretString"])
         self._values[name] = (now, value)
         return value

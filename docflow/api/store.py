@@ -20,7 +20,7 @@ class S3Presigner:
     ) -> dict[str, Any]:
         # A presigned POST (not PUT) lets S3 itself enforce the size: the policy's
         # content-length-range admits exactly the declared number of bytes.
-        try:
+        with aws.translated("signing the upload"):
             post = self._client_factory().generate_presigned_post(
                 Bucket=self.bucket,
                 Key=key,
@@ -28,6 +28,4 @@ class S3Presigner:
                 Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
                 ExpiresIn=ttl_seconds,
             )
-        except Exception as exc:
-            raise aws.translate(exc, "signing the upload") from exc
         return {"method": "POST", "url": post["url"], "fields": post["fields"]}

@@ -1,9 +1,11 @@
-"""DynamoDB persistence of document records.
+"""DynamoDB persistence of document records: the only module that reads or writes the table.
 
-One item per document (`document_id`), with the status history as a list on the item.
+One item per document (`document_id`), with the status history as a list on the item, the
+approval (task token, reasons, decision) as a map and the sweep's re-drive count beside them.
 Listing by owner and status uses the `by_owner` index, whose sort key
-`status_created` (`<status>#<created_at>#<id>`) moves with every status change.
-Status changes are conditional on the expected previous status (see `model.TRANSITIONS`).
+`status_created` (`<status>#<created_at>#<id>`) moves with every status change; the sweep and
+the digest query the `by_status` index (`StatusIndex`). Every write is conditional on the
+status the document was read in (see `model.TRANSITIONS`), so a stale step cannot rewind it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,21 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from docflow.documents.model import TRANSITIONS, Document, HistoryEntry, Status, now_iso
+from docflow.documents.model import (
+    TRANSITIONS,
+    Document,
+    HistoryEntry,
+    IndexEntry,
+    Status,
+    now_iso,
+)
 from shared import aws, errors
 
 OWNER_INDEX = "by_owner"
+STATUS_INDEX = "by_status"
 
 
 def to_attr(value: Any) -> dict[str, Any]:
@@ -110,26 +120,26 @@ class DocumentStore:
             "history": [h.to_dict() for h in document.history],
             "submitted_by": document.submitted_by,
         }
-        try:
+        with aws.translated("creating document"):
             self._client_factory().put_item(
                 TableName=self.table_name,
                 Item=to_item(data),
                 ConditionExpression="attribute_not_exists(document_id)",
             )
-        except Exception as exc:
-            raise aws.translate(exc, "creating document") from exc
 
-    def get(self, document_id: str) -> Document | None:
-        try:
+    def _read(self, document_id: str, what: str, **projection: Any) -> dict[str, Any]:
+        with aws.translated(what):
             response = self._client_factory().get_item(
                 TableName=self.table_name,
                 Key={"document_id": {"S": document_id}},
                 ConsistentRead=True,
+                **projection,
             )
-        except Exception as exc:
-            raise aws.translate(exc, "reading document") from exc
-        item = response.get("Item")
-        return _document(from_item(item)) if item else None
+        return from_item(response.get("Item") or {})
+
+    def get(self, document_id: str) -> Document | None:
+        data = self._read(document_id, "reading document")
+        return _document(data) if data else None
 
     def get_owned(self, document_id: str, owner: str) -> Document:
         """The owner's document; another owner's looks exactly like a missing one."""
@@ -158,10 +168,8 @@ class DocumentStore:
         }
         if cursor:
             request["ExclusiveStartKey"] = _decode_cursor(cursor, owner, status)
-        try:
+        with aws.translated("listing documents"):
             response = self._client_factory().query(**request)
-        except Exception as exc:
-            raise aws.translate(exc, "listing documents") from exc
         documents = [_document(from_item(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return documents, _encode_cursor(last) if last else None
@@ -189,29 +197,195 @@ class DocumentStore:
             **({"reason": reason} if reason else {}),
             **(fields or {}),
         }
+        return self._update(
+            document.document_id,
+            updates,
+            expected={"status": str(document.status)},
+            history=entry,
+            what=f"moving document {document.document_id} from {document.status} to {to}",
+        )
+
+    def _update(
+        self,
+        document_id: str,
+        updates: dict[str, Any],
+        *,
+        what: str,
+        expected: dict[str, str] | None = None,
+        history: HistoryEntry | None = None,
+    ) -> Document:
+        """Set `updates` if every `expected` attribute still holds its value (a ConflictError
+        otherwise), appending `history` to the record's history; the record as written."""
         names = {f"#f{i}": name for i, name in enumerate(updates)}
         values = {f":v{i}": to_attr(value) for i, value in enumerate(updates.values())}
         assignments = [f"#f{i} = :v{i}" for i in range(len(updates))]
-        names["#history"] = "history"
-        values[":entry"] = to_attr([entry.to_dict()])
-        values[":expected"] = {"S": str(document.status)}
-        names["#status"] = "status"
-        try:
+        if history is not None:
+            names["#history"] = "history"
+            values[":entry"] = to_attr([history.to_dict()])
+            assignments.append("#history = list_append(#history, :entry)")
+        conditions = []
+        for i, (name, value) in enumerate((expected or {}).items()):
+            names[f"#e{i}"] = name
+            values[f":e{i}"] = {"S": value}
+            conditions.append(f"#e{i} = :e{i}")
+        condition = {"ConditionExpression": " AND ".join(conditions)} if conditions else {}
+        with aws.translated(what):
             response = self._client_factory().update_item(
                 TableName=self.table_name,
-                Key={"document_id": {"S": document.document_id}},
-                UpdateExpression="SET "
-                + ", ".join([*assignments, "#history = list_append(#history, :entry)"]),
-                ConditionExpression="#status = :expected",
+                Key={"document_id": {"S": document_id}},
+                UpdateExpression="SET " + ", ".join(assignments),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
+                **condition,
             )
-        except Exception as exc:
-            raise aws.translate(
-                exc, f"moving document {document.document_id} from {document.status} to {to}"
-            ) from exc
         return _document(from_item(response["Attributes"]))
+
+    # -- the approval a document waits on ------------------------------------------------
+
+    def approval(self, document_id: str) -> dict[str, Any]:
+        """The approval map on the record (token, reasons, decision), empty when none."""
+        approval = self._read(
+            document_id,
+            f"reading the approval of {document_id}",
+            ProjectionExpression="#approval",
+            ExpressionAttributeNames={"#approval": "approval"},
+        ).get("approval")
+        return dict(approval) if isinstance(approval, dict) else {}
+
+    def replace_approval(self, document_id: str, approval: dict[str, Any]) -> None:
+        """Store a new token for a document already awaiting approval (a retried request)."""
+        self._update(
+            document_id,
+            {"approval": approval},
+            expected={"status": str(Status.AWAITING_APPROVAL)},
+            what=f"recording the approval token of {document_id}",
+        )
+
+    # -- the sweep's marks ---------------------------------------------------------------
+
+    def sweep_attempts(self, document_id: str) -> int:
+        """How often the sweep re-drove the document."""
+        data = self._read(
+            document_id, "reading sweep attempts", ProjectionExpression="sweep_attempts"
+        )
+        return int(data.get("sweep_attempts", 0))
+
+    def claim_redrive(self, document: Document, attempt: int, at: str) -> bool:
+        """Record re-drive `attempt` if the document is still as read; False if it moved on.
+
+        `updated_at` moves to `at`, so the document is not stuck again before its rule's time;
+        its status (and history) stay: a re-drive is no transition.
+        """
+        try:
+            self._update(
+                document.document_id,
+                {"sweep_attempts": attempt, "updated_at": at},
+                expected={"status": str(document.status), "updated_at": document.updated_at},
+                what="recording a re-drive",
+            )
+        except errors.ConflictError:
+            return False
+        return True
+
+    def record_execution(self, document_id: str, execution_arn: str) -> None:
+        """The execution now working on the document, whatever it has done by now."""
+        self._update(
+            document_id, {"execution_arn": execution_arn}, what="recording the re-driven execution"
+        )
+
+
+class StatusIndex:
+    """Queries on the documents table's `by_status` index (status, updated_at).
+
+    An index rather than a scan: the sweep runs every few minutes and asks for the few
+    documents in a non-final status older than a cutoff; a scan would read every document
+    ever stored each time, its cost growing with history instead of with stuck documents.
+    """
+
+    def __init__(
+        self, table_name: str, client_factory: Callable[[], Any] = lambda: aws.client("dynamodb")
+    ) -> None:
+        self.table_name = table_name
+        self._client_factory = client_factory
+
+    def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        request = {"TableName": self.table_name, "IndexName": STATUS_INDEX, **request}
+        while True:
+            with aws.translated(f"querying the {STATUS_INDEX} index"):
+                response = self._client_factory().query(**request)
+            yield response
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def count(self, status: str, *, since: str | None = None) -> int:
+        condition, values = self._condition(status, since=since)
+        return sum(
+            int(page.get("Count", 0))
+            for page in self._query(
+                {
+                    "KeyConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values,
+                    "Select": "COUNT",
+                }
+            )
+        )
+
+    def entries(
+        self,
+        status: str,
+        *,
+        before: str | None = None,
+        since: str | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[IndexEntry]:
+        condition, values = self._condition(status, before=before, since=since)
+        found: list[IndexEntry] = []
+        for page in self._query(
+            {
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": not newest_first,
+                "Limit": limit,
+            }
+        ):
+            found.extend(_entry(item) for item in page.get("Items", []))
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    @staticmethod
+    def _condition(
+        status: str, *, before: str | None = None, since: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        values: dict[str, Any] = {":status": {"S": status}}
+        condition = "#status = :status"
+        if before is not None:
+            condition += " AND updated_at < :before"
+            values[":before"] = {"S": before}
+        elif since is not None:
+            condition += " AND updated_at >= :since"
+            values[":since"] = {"S": since}
+        return condition, values
+
+
+def _entry(item: dict[str, Any]) -> IndexEntry:
+    def text(name: str) -> str | None:
+        value = item.get(name, {}).get("S")
+        return str(value) if value is not None else None
+
+    return IndexEntry(
+        document_id=text("document_id") or "",
+        status=text("status") or "",
+        updated_at=text("updated_at") or "",
+        owner=text("owner") or "",
+        filename=text("filename") or "",
+        reason=text("reason"),
+    )
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:

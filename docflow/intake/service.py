@@ -14,16 +14,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from docflow.documents.errors import ObjectGoneError
 from docflow.documents.model import QUARANTINE_PREFIX, Document, Status, parse_incoming_key
+from docflow.documents.objects import S3Objects
 from docflow.documents.store import DocumentStore
+from docflow.documents.workflow import Workflow
 from docflow.intake.detect import SAMPLE_BYTES, detect_type
+from docflow.intake.model import Upload
 from docflow.intake.scan import BUILTIN_SIGNATURES, Signature, parse_signatures, scan
-from docflow.intake.store import Executions, ObjectGoneError, S3Objects, execution_name
 from shared import errors
-from shared.events.s3 import S3Object
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+
+def execution_name(document_id: str, delivery_key: str) -> str:
+    """Deterministic per object version: a redelivered event names the same execution."""
+    digest = hashlib.sha256(delivery_key.encode("utf-8")).hexdigest()[:16]
+    return f"{document_id}-{digest}"
 
 
 def late_key(document_id: str, version: str, filename: str) -> str:
@@ -53,15 +61,14 @@ class Intake:
     policy: IntakePolicy
     actor: str
     signature_list: Any = None
-    executions: Executions | None = None
-    state_machine_name: str | None = None
+    workflow: Workflow | None = None
     _signatures: tuple[Signature, ...] = field(default=(), init=False)
 
     def __post_init__(self) -> None:
         extra = parse_signatures(self.signature_list) if self.signature_list is not None else ()
         self._signatures = BUILTIN_SIGNATURES + extra
 
-    def receive(self, obj: S3Object) -> IntakeResult:
+    def receive(self, obj: Upload) -> IntakeResult:
         parsed = parse_incoming_key(obj.key)
         document = self.store.get(parsed[0]) if parsed else None
         if document is None or parsed is None:
@@ -92,7 +99,7 @@ class Intake:
             )
             return self._result(obj, document, str(Status.FAILED), "object_gone")
 
-    def _check(self, obj: S3Object, document: Document) -> IntakeResult:
+    def _check(self, obj: Upload, document: Document) -> IntakeResult:
         size = self.objects.size(obj.bucket, obj.key, obj.version_id)
         if size == 0:
             return self._reject(
@@ -146,10 +153,9 @@ class Intake:
             "object_version": obj.version,
         }
         accepted = self.store.transition(document, Status.ACCEPTED, self.actor, fields=facts)
-        if self.executions is None or not self.state_machine_name:
+        if self.workflow is None:
             return self._result(obj, accepted, str(Status.ACCEPTED))
-        arn = self.executions.start(
-            self.state_machine_name,
+        arn = self.workflow.start(
             execution_name(document.document_id, obj.delivery_key),
             {
                 "document_id": document.document_id,
@@ -173,19 +179,17 @@ class Intake:
             return self._result(obj, current, str(current.status))
         return self._result(obj, accepted, str(Status.PROCESSING))
 
-    def _reject(
-        self, obj: S3Object, document: Document, status: Status, reason: str
-    ) -> IntakeResult:
+    def _reject(self, obj: Upload, document: Document, status: Status, reason: str) -> IntakeResult:
         self._quarantine(obj, f"{QUARANTINE_PREFIX}{document.document_id}/{document.filename}")
         self.store.transition(document, status, self.actor, reason=reason)
         return self._result(obj, document, str(status), reason)
 
-    def _quarantine(self, obj: S3Object, destination: str) -> None:
+    def _quarantine(self, obj: Upload, destination: str) -> None:
         self.objects.move(obj.bucket, obj.key, obj.version_id, destination)
 
     @staticmethod
     def _result(
-        obj: S3Object, document: Document | None, status: str, reason: str | None = None
+        obj: Upload, document: Document | None, status: str, reason: str | None = None
     ) -> IntakeResult:
         result = IntakeResult(obj.key, document.document_id if document else None, status, reason)
         log.info(

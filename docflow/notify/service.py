@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from docflow.documents.events import DocumentEvent
 from docflow.documents.model import Document
-from docflow.notify.model import DocumentEvent, Email, owner_address, render
+from docflow.notify.model import Email, owner_address, render
 from shared import errors
 from shared.idempotency import Idempotency
 

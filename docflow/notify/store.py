@@ -8,8 +8,9 @@ from typing import Any
 from docflow.notify.model import Email
 from shared import aws, errors
 
-# SES answers these for a message that can never be sent as it is.
-_PERMANENT = frozenset({"MessageRejected", "MailFromDomainNotVerified", "InvalidParameterValue"})
+# SES answers InvalidParameterValue (a common error botocore does not model) for an address it
+# cannot send to as it is.
+_INVALID_PARAMETER = "InvalidParameterValue"
 
 
 class SesMailer:
@@ -20,19 +21,31 @@ class SesMailer:
         self._client_factory = client_factory
 
     def send(self, email: Email) -> str:
-        try:
-            response = self._client_factory().send_email(
-                Source=self.sender,
-                Destination={"ToAddresses": [email.to]},
-                Message={
-                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                    "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
-                },
-            )
-        except Exception as exc:
-            if aws.error_code(exc) in _PERMANENT:
-                raise errors.PermanentError(
-                    f"SES refused the e-mail ({aws.error_code(exc)}); check the sender identity"
-                ) from exc
-            raise aws.translate(exc, "sending e-mail through SES") from exc
+        client = self._client_factory()
+        with aws.translated("sending e-mail through SES"):
+            try:
+                response = client.send_email(
+                    Source=self.sender,
+                    Destination={"ToAddresses": [email.to]},
+                    Message={
+                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                        "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
+                    },
+                )
+            except (
+                client.exceptions.MessageRejected,
+                client.exceptions.MailFromDomainNotVerifiedException,
+            ) as exc:
+                raise _refused(exc) from exc
+            except client.exceptions.ClientError as exc:
+                if aws.error_code(exc) != _INVALID_PARAMETER:
+                    raise
+                raise _refused(exc) from exc
         return str(response["MessageId"])
+
+
+def _refused(exc: BaseException) -> errors.PermanentError:
+    """A message SES can never send as it is: retrying cannot help."""
+    return errors.PermanentError(
+        f"SES refused the e-mail ({aws.error_code(exc)}); check the sender identity"
+    )

@@ -21,7 +21,11 @@ from typing import Any, Protocol
 from docflow.api.auth import Principal
 from docflow.documents.model import Document, Status, now_iso
 from docflow.documents.store import DocumentStore
-from docflow.processing.store import Approvals
+from docflow.processing.errors import (
+    AlreadyDecidedError,
+    NotAwaitingApprovalError,
+    SeparationOfDutiesError,
+)
 from shared import errors
 
 MAX_COMMENT_LENGTH = 1000
@@ -29,21 +33,9 @@ DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
 class TaskResumer(Protocol):
-    """Resumes the waiting task (`store.Tasks`; a fake in tests)."""
+    """Resumes the waiting task (`docflow.documents.workflow.Tasks`; a fake in tests)."""
 
     def succeed(self, token: str, output: dict[str, Any]) -> None: ...
-
-
-class NotAwaitingApprovalError(errors.ConflictError):
-    code = "not_awaiting_approval"
-
-
-class AlreadyDecidedError(errors.ConflictError):
-    code = "already_decided"
-
-
-class SeparationOfDutiesError(errors.ForbiddenError):
-    code = "separation_of_duties"
 
 
 def check_separation_of_duties(principal: Principal, document: Document) -> None:
@@ -85,7 +77,6 @@ def decide(
     document_id: str,
     body: dict[str, Any],
     documents: DocumentStore,
-    approvals: Approvals,
     tasks: TaskResumer,
     actor: str,
 ) -> dict[str, Any]:
@@ -94,7 +85,7 @@ def decide(
     decision = parse_decision(body)
     document = documents.get_owned(document_id, principal.owner)
     check_separation_of_duties(principal, document)
-    approval = approvals.get(document_id)
+    approval = documents.approval(document_id)
     if document.status is not Status.AWAITING_APPROVAL:
         if approval.get("decision"):
             raise AlreadyDecidedError(

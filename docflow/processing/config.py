@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal, InvalidOperation
 
+from docflow.documents.events import DocumentEvents
+from docflow.documents.objects import S3Objects
 from docflow.documents.store import DocumentStore
 from docflow.processing.images import ImageLimits
 from docflow.processing.policy import PolicyRules
 from docflow.processing.service import Processing, ProcessingConfig
-from docflow.processing.store import Approvals, Events, Objects
 from docflow.processing.tables import CsvSchema
 from shared.settings import Settings, SettingsError, env
 
@@ -62,9 +63,8 @@ def build(settings: ProcessingSettings, actor: str = "processing") -> Processing
     """The task service wired to its AWS collaborators (clients are created on first use)."""
     return Processing(
         documents=DocumentStore(settings.documents_table),
-        objects=Objects(),
-        events=Events(settings.events_topic_arn),
-        approvals=Approvals(settings.documents_table),
+        objects=S3Objects(),
+        events=DocumentEvents(settings.events_topic_arn),
         config=settings.processing_config(),
         actor=actor,
     )

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import RejectedError
+from docflow.processing.errors import CorruptImageError, ImageBombError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -59,18 +59,6 @@ class Rendition:
     extension: str
     width: int
     height: int
-
-
-class ImageBombError(RejectedError):
-    """The image declares more pixels than the configured limit."""
-
-    code = "image_bomb"
-
-
-class CorruptImageError(RejectedError):
-    """The bytes are not a readable PNG or JPEG image (damaged, truncated, bad metadata)."""
-
-    code = "corrupt_image"
 
 
 # What Pillow raises on hostile bytes, beyond its documented OSError and SyntaxError: its

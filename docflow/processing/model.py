@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from docflow.documents.model import is_document_id
-from shared.errors import DocflowError, InvalidInputError, RejectedError
+from shared.errors import InvalidInputError, RejectedError, error_classes
 
 PROCESSED_PREFIX = "processed/"
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
@@ -41,13 +41,6 @@ JOBS: dict[Kind, tuple[Job, ...]] = {
     Kind.CSV: (Job.RECORDS,),
     Kind.OTHER: (),
 }
-
-
-class EventType(StrEnum):
-    PROCESSED = "document.processed"
-    FAILED = "document.failed"
-    REJECTED = "document.rejected"
-    APPROVAL_REQUESTED = "document.approval_requested"
 
 
 def kind_of(content_type: str) -> Kind:
@@ -141,17 +134,6 @@ def _cause_message(error: dict[str, Any]) -> str:
     return str(parsed.get("errorMessage", "")) if isinstance(parsed, dict) else cause
 
 
-def _error_codes() -> dict[str, str]:
-    """Error name (a docflow error class) -> its code, for the classes loaded by now."""
-    codes: dict[str, str] = {}
-    pending: list[type[DocflowError]] = [DocflowError]
-    while pending:
-        cls = pending.pop()
-        codes.setdefault(cls.__name__, cls.code)
-        pending += cls.__subclasses__()
-    return codes
-
-
 def failure_reason(error: Any) -> str:
     """The reason a system fault gives the record: `<code>: <message>`, code first.
 
@@ -164,7 +146,7 @@ def failure_reason(error: Any) -> str:
         return "unknown_error: the workflow failed without an error description"
     name = str(error.get("Error") or "")
     message = " ".join(_cause_message(error).split())
-    codes = _error_codes()
+    codes = {cls.__name__: cls.code for cls in error_classes()}
     if name in codes:
         if _CODE_FIRST.match(message):
             return short_reason(message)

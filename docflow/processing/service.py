@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from docflow.documents.events import DocumentEvents, EventType
 from docflow.documents.model import FINAL_STATUSES, Document, Status, now_iso
+from docflow.documents.objects import S3Objects
 from docflow.documents.store import DocumentStore
 from docflow.processing import images, tables
 from docflow.processing.model import (
     JOBS,
-    EventType,
     Job,
     Kind,
     ProcessingInput,
@@ -36,7 +37,6 @@ from docflow.processing.model import (
     short_reason,
 )
 from docflow.processing.policy import PolicyFacts, PolicyRules, evaluate
-from docflow.processing.store import Approvals, Events, Objects
 from shared import errors
 from shared.logging import get_logger
 
@@ -73,9 +73,8 @@ def _without_token(approval: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Processing:
     documents: DocumentStore
-    objects: Objects
-    events: Events
-    approvals: Approvals
+    objects: S3Objects
+    events: DocumentEvents
     config: ProcessingConfig
     actor: str = "processing"
 
@@ -279,7 +278,7 @@ class Processing:
                 fields={"approval": approval},
             )
         elif document.status is Status.AWAITING_APPROVAL:
-            self.approvals.replace_token(document_id, approval)  # a retried request
+            self.documents.replace_approval(document_id, approval)  # a retried request
         else:
             raise errors.ConflictError(
                 f"not_processing: document {document_id} is {document.status}; "
@@ -371,7 +370,7 @@ class Processing:
             fields = {}
             if outcome != "refused":
                 fields["approval"] = {
-                    **_without_token(self.approvals.get(document_id)),
+                    **_without_token(self.documents.approval(document_id)),
                     "outcome": outcome,
                 }
             document = self.documents.transition(
@@ -424,7 +423,7 @@ class Processing:
             # discards its own output (see _discard_if_abandoned).
             if document.status not in FINAL_STATUSES:
                 fields = {}
-                approval = self.approvals.get(document_id)
+                approval = self.documents.approval(document_id)
                 if approval:
                     fields["approval"] = _without_token(approval)
                 document = self.documents.transition(

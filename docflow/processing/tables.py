@@ -22,7 +22,15 @@ from datetime import date
 from decimal import Context, Decimal, InvalidOperation, Overflow
 from typing import Any
 
-from shared.errors import RejectedError
+from docflow.processing.errors import (
+    CsvColumnsError,
+    CsvDuplicateColumnsError,
+    CsvEncodingError,
+    CsvFormatError,
+    CsvNoHeaderError,
+    CsvNoRowsError,
+    CsvTooWideError,
+)
 
 DELIMITERS = (",", ";", "\t", "|")
 _HEADER_CLEAN = re.compile(r"[^a-z0-9]+")
@@ -37,36 +45,6 @@ AMOUNT_DIGITS = 18
 """Amounts are below 10^18 in magnitude, with at most 18 decimal places."""
 # Sums of in-range amounts stay exact: 18 + 18 digits, and room for a billion rows.
 _SUMS = Context(prec=48, traps=[InvalidOperation, Overflow])
-
-
-class CsvEncodingError(RejectedError):
-    code = "csv_encoding"
-
-
-class CsvNoHeaderError(RejectedError):
-    code = "csv_no_header"
-
-
-class CsvColumnsError(RejectedError):
-    code = "csv_missing_columns"
-
-
-class CsvDuplicateColumnsError(RejectedError):
-    code = "csv_duplicate_columns"
-
-
-class CsvTooWideError(RejectedError):
-    code = "csv_too_wide"
-
-
-class CsvNoRowsError(RejectedError):
-    code = "csv_no_rows"
-
-
-class CsvFormatError(RejectedError):
-    """Not a single row of the file is valid (each one is in the error report)."""
-
-    code = "csv_no_valid_rows"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from docflow.documents.model import FINAL_STATUSES, Status
+from docflow.documents.model import FINAL_STATUSES, IndexEntry, Status
 from docflow.notify.model import Email
 
 Action = Literal["redrive", "fail"]
@@ -56,18 +56,6 @@ def parse_rules(raw: tuple[str, ...]) -> list[SweepRule]:
 
 def sweep_action(rule: SweepRule, attempts: int, max_attempts: int) -> Action:
     return "redrive" if rule.action == "redrive" and attempts < max_attempts else "fail"
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """A document as the `by_status` index shows it."""
-
-    document_id: str
-    status: str
-    updated_at: str
-    owner: str = ""
-    filename: str = ""
-    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from docflow.documents.model import Document, Status
+from docflow.documents.events import EventType
+from docflow.documents.model import Document, IndexEntry, Status
 from docflow.notify.model import Email
-from docflow.schedules.model import (
-    Digest,
-    IndexEntry,
-    SweepRule,
-    iso,
-    sweep_action,
-)
+from docflow.schedules.model import Digest, SweepRule, iso, sweep_action
 from shared import errors
 from shared.logging import get_logger
 
@@ -46,10 +41,7 @@ class Documents(Protocol):
         reason: str | None = None,
         fields: dict[str, Any] | None = None,
     ) -> Document: ...
-
-
-class Marks(Protocol):
-    def attempts(self, document_id: str) -> int: ...
+    def sweep_attempts(self, document_id: str) -> int: ...
     def claim_redrive(self, document: Document, attempt: int, at: str) -> bool: ...
     def record_execution(self, document_id: str, execution_arn: str) -> None: ...
 
@@ -59,8 +51,15 @@ class Executions(Protocol):
     def stop(self, execution_arn: str, cause: str) -> None: ...
 
 
-class FailureEvents(Protocol):
-    def failed(self, document_id: str, reason: str, at: str) -> None: ...
+class Events(Protocol):
+    def publish(
+        self,
+        event_type: EventType,
+        document_id: str,
+        detail: dict[str, Any],
+        *,
+        occurred_at: str | None = None,
+    ) -> str: ...
 
 
 class Mailer(Protocol):
@@ -89,15 +88,13 @@ class Sweeper:
         self,
         index: Index,
         documents: Documents,
-        marks: Marks,
         executions: Executions,
-        events: FailureEvents,
+        events: Events,
         policy: SweepPolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.index = index
         self.documents = documents
-        self.marks = marks
         self.executions = executions
         self.events = events
         self.policy = policy
@@ -122,7 +119,7 @@ class Sweeper:
         if document is None or document.status != rule.status or document.updated_at >= cutoff:
             report.moved_on.append(document_id)
             return
-        attempts = self.marks.attempts(document_id)
+        attempts = self.documents.sweep_attempts(document_id)
         if sweep_action(rule, attempts, self.policy.max_attempts) == "redrive":
             self._redrive(document, attempts + 1, now, report)
         else:
@@ -131,7 +128,7 @@ class Sweeper:
     def _redrive(
         self, document: Document, attempt: int, now: datetime, report: SweepReport
     ) -> None:
-        if not self.marks.claim_redrive(document, attempt, iso(now)):
+        if not self.documents.claim_redrive(document, attempt, iso(now)):
             report.moved_on.append(document.document_id)
             return
         if document.execution_arn:
@@ -147,7 +144,7 @@ class Sweeper:
                 "size": document.size if document.size is not None else document.declared_size,
             },
         )
-        self.marks.record_execution(document.document_id, arn)
+        self.documents.record_execution(document.document_id, arn)
         log.info("document_redriven", document_id=document.document_id, attempt=attempt)
         report.redriven.append(document.document_id)
 
@@ -169,7 +166,10 @@ class Sweeper:
             return
         if document.execution_arn:
             self.executions.stop(document.execution_arn, reason)
-        self.events.failed(document.document_id, reason, iso(now))
+        # The event the processing workflow's compensation publishes (same event id).
+        self.events.publish(
+            EventType.FAILED, document.document_id, {"reason": reason}, occurred_at=iso(now)
+        )
         log.warning("document_swept_failed", document_id=document.document_id, reason=reason)
         report.failed.append(document.document_id)
 

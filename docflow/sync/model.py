@@ -18,11 +18,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from docflow.documents.store import from_item
-from shared.events.streams import StreamChange
 
 SEQUENCE_WIDTH = 40  # DynamoDB stream sequence numbers have up to 40 digits
 # Never copied to the lake: approval task tokens are bearer credentials for the workflow.
 _SCRUBBED = frozenset({"token", "task_token"})
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    """One change of a document record, in stream order (images as the table stores them)."""
+
+    event_name: str  # INSERT, MODIFY, REMOVE
+    sequence_number: str
+    keys: dict[str, Any]
+    new_image: dict[str, Any] | None
+    old_image: dict[str, Any] | None
+    changed_at: float | None
+    """When the change was made, seconds since the epoch (DynamoDB's approximate time)."""
 
 
 def _scrub(value: Any) -> Any:
@@ -37,14 +49,14 @@ def _plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
     return _scrub(from_item(image)) if image else None
 
 
-def change_date(change: StreamChange) -> str:
-    moment = change.approximate_creation_time or 0.0
+def change_date(change: DocumentChange) -> str:
+    moment = change.changed_at or 0.0
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
 
 
-def lake_record(change: StreamChange) -> dict[str, Any]:
+def lake_record(change: DocumentChange) -> dict[str, Any]:
     keys = from_item(change.keys)
-    moment = change.approximate_creation_time
+    moment = change.changed_at
     record: dict[str, Any] = {
         "document_id": keys.get("document_id"),
         "op": "delete" if change.event_name == "REMOVE" else "upsert",
@@ -68,7 +80,7 @@ def lake_record(change: StreamChange) -> dict[str, Any]:
 @dataclass(frozen=True)
 class LakeObject:
     key: str
-    changes: tuple[StreamChange, ...]
+    changes: tuple[DocumentChange, ...]
 
     def body(self) -> bytes:
         lines = (
@@ -78,9 +90,9 @@ class LakeObject:
         return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def lake_objects(prefix: str, changes: list[StreamChange]) -> list[LakeObject]:
+def lake_objects(prefix: str, changes: list[DocumentChange]) -> list[LakeObject]:
     """The objects one batch writes: one per change date, in stream order."""
-    groups: dict[str, list[StreamChange]] = {}
+    groups: dict[str, list[DocumentChange]] = {}
     for change in changes:
         groups.setdefault(change_date(change), []).append(change)
     objects = []

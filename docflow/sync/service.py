@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from docflow.sync.model import lake_objects
-from shared.events.streams import StreamChange
+from docflow.sync.model import DocumentChange, lake_objects
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -25,7 +24,7 @@ class SyncResult:
     failed: list[str] = field(default_factory=list)
 
 
-def sync(changes: list[StreamChange], lake: Lake, prefix: str) -> SyncResult:
+def sync(changes: list[DocumentChange], lake: Lake, prefix: str) -> SyncResult:
     result = SyncResult()
     objects = lake_objects(prefix, changes)
     for index, obj in enumerate(objects):

@@ -16,9 +16,7 @@ class LakeBucket:
         self._client_factory = client_factory
 
     def put(self, key: str, body: bytes) -> None:
-        try:
+        with aws.translated(f"writing s3://{self.bucket}/{key}"):
             self._client_factory().put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson"
             )
-        except Exception as exc:
-            raise aws.translate(exc, f"writing s3://{self.bucket}/{key}") from exc

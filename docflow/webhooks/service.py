@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from docflow.documents.events import DocumentEvent
 from docflow.documents.model import Document
-from docflow.notify.model import DocumentEvent
+from docflow.webhooks.errors import BreakerOpenError, SubscriberError
 from docflow.webhooks.model import (
     SIGNATURE_HEADER,
     BreakerPolicy,
@@ -30,19 +31,12 @@ from docflow.webhooks.model import (
     decide,
     signature_header,
 )
-from docflow.webhooks.store import SubscriberError
 from shared import errors
 from shared.idempotency import Idempotency
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 _SAVE_ATTEMPTS = 3
-
-
-class BreakerOpenError(errors.TransientError):
-    """Subscribers' breakers are open; the message waits in the queue for them."""
-
-    code = "breaker_open"
 
 
 class StateStore(Protocol):

@@ -14,16 +14,11 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from docflow.webhooks.errors import SubscriberError
 from docflow.webhooks.model import BreakerState, Subscriber
 from shared import aws, errors
 
 MAX_RESPONSE_BYTES = 64 * 1024
-
-
-class SubscriberError(errors.TransientError):
-    """The subscriber did not take the delivery (timeout, refused, reset, 5xx, 429)."""
-
-    code = "subscriber_unavailable"
 
 
 class Subscribers:
@@ -51,17 +46,13 @@ class Subscribers:
     def _scan(self) -> list[Subscriber]:
         subscribers: list[Subscriber] = []
         request: dict[str, Any] = {"TableName": self.table_name}
-        try:
-            while True:
+        while True:
+            with aws.translated("reading webhook subscribers"):
                 response = self._client_factory().scan(**request)
-                subscribers.extend(_subscriber(item) for item in response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return subscribers
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        except errors.DocflowError:
-            raise
-        except Exception as exc:
-            raise aws.translate(exc, "reading webhook subscribers") from exc
+            subscribers.extend(_subscriber(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return subscribers
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def put(self, subscriber: Subscriber) -> None:
         item: dict[str, Any] = {
@@ -71,10 +62,8 @@ class Subscribers:
         }
         if subscriber.event_types:
             item["event_types"] = {"SS": sorted(subscriber.event_types)}
-        try:
+        with aws.translated("storing a webhook subscriber"):
             self._client_factory().put_item(TableName=self.table_name, Item=item)
-        except Exception as exc:
-            raise aws.translate(exc, "storing a webhook subscriber") from exc
         self._cached = None
 
 
@@ -100,7 +89,7 @@ class BreakerStore:
         self._client_factory = client_factory
 
     def load(self, subscriber_id: str) -> BreakerState:
-        try:
+        with aws.translated("reading breaker state"):
             item = (
                 self._client_factory()
                 .get_item(
@@ -110,8 +99,6 @@ class BreakerStore:
                 )
                 .get("Item")
             )
-        except Exception as exc:
-            raise aws.translate(exc, "reading breaker state") from exc
         if not item:
             return BreakerState(subscriber_id)
         return BreakerState(
@@ -134,23 +121,23 @@ class BreakerStore:
                 "ExpressionAttributeValues": {":read": {"N": str(state.version)}},
             }
         )
-        try:
-            self._client_factory().put_item(
-                TableName=self.table_name,
-                Item={
-                    "subscriber_id": {"S": stored.subscriber_id},
-                    "state": {"S": stored.state},
-                    "failures": {"N": str(stored.failures)},
-                    "opened_at": {"N": repr(stored.opened_at)},
-                    "trial_until": {"N": repr(stored.trial_until)},
-                    "version": {"N": str(stored.version)},
-                },
-                **condition,
-            )
-        except Exception as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
+        client = self._client_factory()
+        with aws.translated("storing breaker state"):
+            try:
+                client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        "subscriber_id": {"S": stored.subscriber_id},
+                        "state": {"S": stored.state},
+                        "failures": {"N": str(stored.failures)},
+                        "opened_at": {"N": repr(stored.opened_at)},
+                        "trial_until": {"N": repr(stored.trial_until)},
+                        "version": {"N": str(stored.version)},
+                    },
+                    **condition,
+                )
+            except client.exceptions.ConditionalCheckFailedException:
                 return False
-            raise aws.translate(exc, "storing breaker state") from exc
         return True
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from shared import errors
-from shared.idempotency import NO_CONTEXT_LEASE_SECONDS, ClaimInProgressError, Idempotency
+from shared.errors import ClaimInProgressError
+from shared.idempotency import NO_CONTEXT_LEASE_SECONDS, Idempotency
 from tests.conftest import Stack
 
 NOW = 1_800_000_000.0

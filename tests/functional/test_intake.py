@@ -327,7 +327,8 @@ def test_a_quarantining_move_deletes_the_version_it_copied_and_lays_no_delete_ma
 def test_a_delivery_finding_the_claim_in_progress_fails_for_the_async_retry(
     uploads: Uploads, stack: Stack
 ) -> None:
-    from shared.idempotency import ClaimInProgressError, Idempotency
+    from shared.errors import ClaimInProgressError
+    from shared.idempotency import Idempotency
 
     document_id, s3_event = uploads.upload("busy.png", "image/png", PNG)
     record = s3_event["Records"][0]["s3"]["object"]
@@ -346,7 +347,8 @@ def test_a_delivery_finding_the_claim_in_progress_fails_for_the_async_retry(
 def test_the_retries_after_a_timed_out_intake_wait_for_its_deadline_then_process_the_object(
     uploads: Uploads, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.idempotency import ClaimInProgressError, Idempotency
+    from shared.errors import ClaimInProgressError
+    from shared.idempotency import Idempotency
 
     now = [1_800_000_000.0]
     intake = uploads.intake

@@ -72,7 +72,7 @@ def test_a_system_fault_is_a_generic_500_and_not_retried() -> None:
     )
     assert not fault.retryable
     assert not isinstance(fault, errors.PermanentError | errors.ClientError)
-    assert "SystemFaultError" in errors.ERROR_NAMES
+    assert "SystemFaultError" in errors.error_names()
 
 
 def test_a_transient_fault_answers_503_without_naming_internals() -> None:

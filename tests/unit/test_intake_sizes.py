@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from docflow.documents.model import Document, HistoryEntry, Status, incoming_key
+from docflow.intake.model import Upload
 from docflow.intake.service import Intake, IntakePolicy
-from shared.events.s3 import S3Object
 
 CSV = b"id,amount\n1,10.00\n"  # 18 bytes
 DOCUMENT_ID = "doc_" + "0" * 32
@@ -48,7 +48,7 @@ class FakeObjects:
         self.moved_to.append(destination)
 
 
-def _intake(declared_size: int, content: bytes) -> tuple[Intake, FakeStore, FakeObjects, S3Object]:
+def _intake(declared_size: int, content: bytes) -> tuple[Intake, FakeStore, FakeObjects, Upload]:
     key = incoming_key(DOCUMENT_ID, "ledger.csv")
     document = Document(
         document_id=DOCUMENT_ID,
@@ -68,7 +68,7 @@ def _intake(declared_size: int, content: bytes) -> tuple[Intake, FakeStore, Fake
         policy=IntakePolicy(1024, frozenset({"text/csv"}), "security/signatures.json"),
         actor="intake",
     )
-    obj = S3Object("ObjectCreated:Post", "bucket", key, len(content), "v1", None, None)
+    obj = Upload("bucket", key, len(content), "v1", "v1", f"bucket/{key}#v1")
     return intake, store, objects, obj
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from docflow.documents.model import Document, HistoryEntry, Status, incoming_key, now_iso
 from docflow.documents.store import DocumentStore
-from shared.batch import BatchFailedError
+from shared.errors import BatchFailedError
 from tests.conftest import Stack
 from tests.functional.conftest import LambdaContext
 from tests.support import load_template_fragment, table_definition

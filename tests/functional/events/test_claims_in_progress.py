@@ -10,7 +10,8 @@ import pytest
 
 from docflow.webhooks.model import Subscriber
 from docflow.webhooks.store import Subscribers
-from shared.idempotency import ClaimInProgressError, Idempotency
+from shared.errors import ClaimInProgressError
+from shared.idempotency import Idempotency
 from tests.functional.conftest import LambdaContext
 from tests.functional.events.conftest import EventsStack, Receiver, drain, sent_emails
 from tests.functional.events.test_schedules import scheduled

@@ -106,6 +106,8 @@ def test_ses_throttling_retries_the_item_and_mails_once_it_passes(
     calls = {"n": 0}
 
     class ThrottlingSes:
+        exceptions = real_send().exceptions
+
         def send_email(self, **kwargs: Any) -> Any:
             calls["n"] += 1
             if calls["n"] <= 2:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from docflow.api.auth import Principal
+from docflow.documents.errors import ApprovalExpiredError
 from docflow.documents.model import Status
 from docflow.processing import approval
-from docflow.processing.store import ApprovalExpiredError, Approvals
 from shared import errors
 from tests.functional.processing.conftest import Proc, Workflow
 from tests.processing_samples import csv_bytes
@@ -123,7 +123,6 @@ def test_an_expired_token_is_a_410(proc: Proc) -> None:
             document_id,
             {"decision": "approve"},
             proc.store,
-            Approvals(proc.stack.documents_table),
             tasks,
             "api",
         )
@@ -133,7 +132,6 @@ def test_an_expired_token_is_a_410(proc: Proc) -> None:
 
 def test_a_decision_step_functions_did_not_take_can_be_sent_again(proc: Proc) -> None:
     document_id = waiting(proc)
-    approvals = Approvals(proc.stack.documents_table)
     tasks = _Tasks(errors.TransientError("Step Functions throttled"))
     with pytest.raises(errors.TransientError):
         approval.decide(
@@ -141,10 +139,9 @@ def test_a_decision_step_functions_did_not_take_can_be_sent_again(proc: Proc) ->
             document_id,
             {"decision": "approve"},
             proc.store,
-            approvals,
             tasks,
             "api",
         )
     assert proc.doc(document_id).status is Status.AWAITING_APPROVAL
-    assert approvals.get(document_id)["token"] == TOKEN
-    assert "decision" not in approvals.get(document_id)
+    assert proc.store.approval(document_id)["token"] == TOKEN
+    assert "decision" not in proc.store.approval(document_id)

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from docflow.documents.events import SUBSCRIBED, DocumentEvent
+from docflow.notify.model import render
 from gates.iam import STAR_RESOURCE_ACTIONS
 from tests.support import ROOT, load_template_fragment
 
@@ -101,3 +103,25 @@ def test_handlers_exist_for_every_function() -> None:
         path = ROOT / Path(module + ".py")
         assert path.exists(), path
         assert f"def {attribute}(" in path.read_text()
+
+
+def test_the_subscriptions_filter_on_the_event_names_the_code_defines() -> None:
+    # A renamed or added event would otherwise be dropped by SNS before any consumer saw it.
+    resources = load_template_fragment("resources/events.yml")["Resources"]
+    subscriptions = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::SNS::Subscription"
+    }
+    assert set(subscriptions) == {"NotifySubscription", "WebhooksSubscription"}
+    for logical_id, properties in subscriptions.items():
+        assert properties["FilterPolicyScope"] == "MessageAttributes", logical_id
+        assert sorted(properties["FilterPolicy"]["event_type"]) == sorted(SUBSCRIBED), logical_id
+
+
+def test_every_subscribed_event_has_an_email() -> None:
+    owner = "alice"
+    for event_type in SUBSCRIBED:
+        event = DocumentEvent.parse({"document_id": "doc_1"}, {"event_type": event_type}, "m-1")
+        email = render(event, owner, "ledger.csv", "alice@example.com", "dev")
+        assert "ledger.csv" in email.subject, event_type

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from docflow.analytics.model import AccessLine, AlertPolicy, AppLine, MalformedLineError, parse_line
 from docflow.analytics.service import MAX_PAYLOAD_BYTES, Analyzer, lines
-from docflow.notify.model import DocumentEvent
-from shared.batch import BatchFailedError, process_batch
-from shared.errors import InvalidInputError
+from docflow.documents.events import DocumentEvent
+from shared.batch import process_batch
+from shared.errors import BatchFailedError, InvalidInputError
 from shared.events.kinesis import KinesisWindowEvent
 from shared.events.payloads import MAX_DEPTH, loads
 from shared.events.s3 import S3Event
@@ -191,7 +191,10 @@ def _sqs_message(body: str, message_id: str = "m-1") -> SqsMessage:
 
 
 def _document_event(record: SqsMessage) -> DocumentEvent:
-    return DocumentEvent.from_notification(Notification.from_sqs(record, 65536))
+    notification = Notification.from_sqs(record, 65536)
+    return DocumentEvent.parse(
+        notification.json(), notification.attributes, notification.message_id
+    )
 
 
 @FAST

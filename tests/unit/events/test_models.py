@@ -19,13 +19,13 @@ from docflow.analytics.model import (
     percentile,
     summarize,
 )
+from docflow.documents.events import DocumentEvent
 from docflow.documents.model import Status
-from docflow.notify.model import DocumentEvent, owner_address
+from docflow.notify.model import owner_address
 from docflow.schedules.model import SweepRule, parse_rules, sweep_action
-from docflow.sync.model import lake_objects
+from docflow.sync.model import DocumentChange, lake_objects
 from shared.errors import InvalidInputError
 from shared.events.sqs import Notification, SqsMessage
-from shared.events.streams import StreamChange
 
 
 def test_access_and_application_lines_parse_and_nonsense_is_malformed() -> None:
@@ -74,10 +74,9 @@ def test_alerts_need_enough_requests_and_a_crossed_threshold() -> None:
     assert (alert.route, alert.reasons) == ("busy", ("error rate 10.0% > 5%",))
 
 
-def _change(sequence: str, day: int, name: str = "MODIFY") -> StreamChange:
+def _change(sequence: str, day: int, name: str = "MODIFY") -> DocumentChange:
     moment = datetime(2026, 11, day, 23, 59, tzinfo=UTC).timestamp()
-    return StreamChange(
-        "e",
+    return DocumentChange(
         name,
         sequence,
         {"document_id": {"S": "doc_1"}},
@@ -120,9 +119,7 @@ def test_document_events_need_a_known_type_and_a_document() -> None:
         "Message": json.dumps({"document_id": "doc_1"}),
         "MessageAttributes": {"event_type": {"Type": "String", "Value": "document.processed"}},
     }
-    event = DocumentEvent.from_notification(
-        Notification.from_sqs(SqsMessage("sqs-1", json.dumps(envelope)))
-    )
+    event = _event(Notification.from_sqs(SqsMessage("sqs-1", json.dumps(envelope))))
     assert (event.event_id, event.event_type, event.document_id) == (
         "sns-1",
         "document.processed",
@@ -130,9 +127,7 @@ def test_document_events_need_a_known_type_and_a_document() -> None:
     )
     envelope["MessageAttributes"] = {"event_type": {"Type": "String", "Value": "document.x"}}
     with pytest.raises(InvalidInputError, match="event_type"):
-        DocumentEvent.from_notification(
-            Notification.from_sqs(SqsMessage("sqs-1", json.dumps(envelope)))
-        )
+        _event(Notification.from_sqs(SqsMessage("sqs-1", json.dumps(envelope))))
     with pytest.raises(InvalidInputError, match="over the 10 byte limit"):
         Notification.from_sqs(SqsMessage("sqs-1", json.dumps(envelope)), max_bytes=10)
 
@@ -140,3 +135,9 @@ def test_document_events_need_a_known_type_and_a_document() -> None:
 def test_owner_address_comes_from_the_stage_template() -> None:
     assert owner_address("{owner}@example.com", "alice") == "alice@example.com"
     assert owner_address("{owner}@example.com", "bob@corp.example") == "bob@corp.example"
+
+
+def _event(notification: Notification) -> DocumentEvent:
+    return DocumentEvent.parse(
+        notification.json(), notification.attributes, notification.message_id
+    )

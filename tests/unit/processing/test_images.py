@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from docflow.processing import images
+from docflow.processing.errors import CorruptImageError, ImageBombError
 from shared.errors import RejectedError
 from tests.processing_samples import image_bytes, png_bomb
 
@@ -57,25 +58,25 @@ def test_web_rendition_is_bounded_by_the_configured_size() -> None:
 @pytest.mark.parametrize("declared", [(100_000, 100_000), (7_000, 7_000)])
 def test_a_bomb_is_refused_from_its_header(declared: tuple[int, int]) -> None:
     # 10 G pixels trips Pillow's own guard; 49 M pixels only the explicit limit.
-    with pytest.raises(images.ImageBombError, match=r"more than 40000000 pixels|limit of 40000000"):
+    with pytest.raises(ImageBombError, match=r"more than 40000000 pixels|limit of 40000000"):
         images.inspect_image(png_bomb(*declared), LIMITS)
 
 
 def test_the_configured_limit_replaces_pillows_default() -> None:
     small = images.ImageLimits(max_pixels=1000)
-    with pytest.raises(images.ImageBombError, match="more than 1000 pixels"):
+    with pytest.raises(ImageBombError, match="more than 1000 pixels"):
         images.render(image_bytes(40, 40, exif=False), "thumbnail", small)
 
 
 def test_garbage_is_a_corrupt_image() -> None:
-    with pytest.raises(images.CorruptImageError, match="not a readable PNG or JPEG image"):
+    with pytest.raises(CorruptImageError, match="not a readable PNG or JPEG image"):
         images.inspect_image(b"definitely not an image", LIMITS)
 
 
 def test_image_errors_are_rejections_with_a_stable_code() -> None:
-    assert issubclass(images.ImageBombError, RejectedError)
-    assert issubclass(images.CorruptImageError, RejectedError)
-    assert (images.ImageBombError.code, images.CorruptImageError.code) == (
+    assert issubclass(ImageBombError, RejectedError)
+    assert issubclass(CorruptImageError, RejectedError)
+    assert (ImageBombError.code, CorruptImageError.code) == (
         "image_bomb",
         "corrupt_image",
     )
@@ -85,7 +86,7 @@ def test_image_errors_are_rejections_with_a_stable_code() -> None:
 @pytest.mark.parametrize("job", ["thumbnail", "web"])
 def test_a_truncated_image_is_refused_when_its_pixels_are_decoded(fmt: str, job: str) -> None:
     data = image_bytes(800, 600, fmt=fmt, exif=False)
-    with pytest.raises(images.CorruptImageError) as caught:
+    with pytest.raises(CorruptImageError) as caught:
         images.render(data[: len(data) // 2], job, LIMITS)
     assert caught.value.message == "the image data is truncated: the file ends too early"
 
@@ -108,7 +109,7 @@ def test_a_garbage_idat_is_a_damaged_image_without_pillows_text() -> None:
         lambda: images.inspect_image(data, LIMITS),
         lambda: images.render(data, "web", LIMITS),
     ):
-        with pytest.raises(images.CorruptImageError) as caught:
+        with pytest.raises(CorruptImageError) as caught:
             refuse()
         assert caught.value.message == damaged
 
@@ -116,7 +117,7 @@ def test_a_garbage_idat_is_a_damaged_image_without_pillows_text() -> None:
 def test_a_garbage_exif_chunk_is_refused_by_inspection() -> None:
     pixels = zlib.compress(b"\x00" + b"\x00" * 48 * 16)
     data = _png(_IHDR, (b"eXIf", b"Exif\x00\x00garbage"), (b"IDAT", pixels), (b"IEND", b""))
-    with pytest.raises(images.CorruptImageError, match="the image data is damaged"):
+    with pytest.raises(CorruptImageError, match="the image data is damaged"):
         images.inspect_image(data, LIMITS)
 
 

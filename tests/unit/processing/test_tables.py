@@ -7,6 +7,16 @@ from decimal import Decimal
 import pytest
 
 from docflow.processing import tables
+from docflow.processing.errors import (
+    CsvColumnsError,
+    CsvDuplicateColumnsError,
+    CsvEncodingError,
+    CsvFormatError,
+    CsvNoHeaderError,
+    CsvNoRowsError,
+    CsvTooWideError,
+    RejectedError,
+)
 from tests.processing_samples import chunked, csv_bytes
 
 SCHEMA = tables.CsvSchema(("id", "date", "amount"), amount_column="amount", date_column="date")
@@ -67,78 +77,86 @@ def test_a_row_with_another_delimiter_is_reported_as_mixed() -> None:
     [
         (
             b"id,description\n1,x\n",
-            tables.CsvColumnsError,
+            CsvColumnsError,
             "missing required column(s) date, amount; the header has id, description",
         ),
         (
             b"amount\n1\n",
-            tables.CsvColumnsError,
+            CsvColumnsError,
             "missing required column(s) id, date; the header has amount",
         ),
         (
             b"",
-            tables.CsvNoHeaderError,
+            CsvNoHeaderError,
             "the first line is empty; the file must start with a header row naming its columns",
         ),
         (
             b"\nid,date,amount\n1,2026-01-01,1\n",
-            tables.CsvNoHeaderError,
+            CsvNoHeaderError,
             "the first line is empty; the file must start with a header row naming its columns",
         ),
         (
             b"id,date,amount,Amount\n1,2026-01-01,1,2\n",
-            tables.CsvDuplicateColumnsError,
+            CsvDuplicateColumnsError,
             "the header names column(s) amount more than once",
         ),
-        (b"id,date,amount\n", tables.CsvNoRowsError, "the file has a header and no data rows"),
-        (b"id,date,amount\n\n\n", tables.CsvNoRowsError, "the file has a header and no data rows"),
+        (
+            b"id,date,amount\n",
+            CsvNoRowsError,
+            "the file has a header and no data rows",
+        ),
+        (
+            b"id,date,amount\n\n\n",
+            CsvNoRowsError,
+            "the file has a header and no data rows",
+        ),
         (
             b"id,date,amount\n1,x,1\n2,2026-01-01,y\n",
-            tables.CsvFormatError,
+            CsvFormatError,
             "none of the 2 row(s) is valid; the first problem is on line 2: "
             "date: 'x' is not a date (YYYY-MM-DD)",
         ),
         (
             b'id,date,amount\n1,2026-01-01,"12\n2,2026-01-01,3\n',
-            tables.CsvFormatError,
+            CsvFormatError,
             "none of the 1 row(s) is valid; the first problem is on line 2: "
             "quoting: a quote opened on line 2 is never closed; lines 2-3 were skipped",
         ),
         (
             ("id,date,amount," + ",".join(f"c{i}" for i in range(1200)) + "\n").encode(),
-            tables.CsvTooWideError,
+            CsvTooWideError,
             "the header has 1203 columns; at most 1000 are accepted",
         ),
         (
             (",".join(f"column{i}" for i in range(10_000)) + "\n1\n").encode(),
-            tables.CsvTooWideError,
+            CsvTooWideError,
             "the header has more than 1000 columns; at most 1000 are accepted",
         ),
         (
             b"id,date,amount,note_" + b"x" * tables.MAX_HEADER_CHARS + b"\n",
-            tables.CsvTooWideError,
+            CsvTooWideError,
             f"the header row is longer than {tables.MAX_HEADER_CHARS} characters",
         ),
     ],
 )
 def test_a_file_refused_as_a_whole_says_precisely_why(
-    data: bytes, error: type[tables.RejectedError], message: str
+    data: bytes, error: type[RejectedError], message: str
 ) -> None:
     with pytest.raises(error) as caught:
         run(data)
     assert caught.value.message == message
-    assert isinstance(caught.value, tables.RejectedError)
+    assert isinstance(caught.value, RejectedError)
 
 
 def test_every_file_level_error_has_its_own_stable_code() -> None:
     classes = [
-        tables.CsvEncodingError,
-        tables.CsvNoHeaderError,
-        tables.CsvColumnsError,
-        tables.CsvDuplicateColumnsError,
-        tables.CsvTooWideError,
-        tables.CsvNoRowsError,
-        tables.CsvFormatError,
+        CsvEncodingError,
+        CsvNoHeaderError,
+        CsvColumnsError,
+        CsvDuplicateColumnsError,
+        CsvTooWideError,
+        CsvNoRowsError,
+        CsvFormatError,
     ]
     assert [cls.code for cls in classes] == [
         "csv_encoding",
@@ -153,7 +171,7 @@ def test_every_file_level_error_has_its_own_stable_code() -> None:
 
 def test_latin1_bytes_are_an_encoding_error_with_the_line() -> None:
     data = csv_bytes(3) + "r9,2026-01-01,caf\u00e9,1\n".encode("latin-1")
-    with pytest.raises(tables.CsvEncodingError, match=r"not valid UTF-8 \(from line 5 on"):
+    with pytest.raises(CsvEncodingError, match=r"not valid UTF-8 \(from line 5 on"):
         run(data)
 
 
