@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from docflow.notify.model import DocumentEvent
+from docflow.documents.events import DocumentEvent
 from localcloud import events
 from localcloud.__main__ import main as localcloud_main
 from shared.events.http import HttpRequest
 from shared.events.kinesis import KinesisWindowEvent
 from shared.events.s3 import S3Event
 from shared.events.schedule import ScheduledEvent
-from shared.events.sqs import Notification, SqsEvent
+from shared.events.sqs import Notification, SqsEvent, SqsMessage
 from shared.events.streams import DynamoDBStreamEvent
 from tests.support import ROOT
 
@@ -94,12 +94,20 @@ def test_a_decision_uses_an_approve_key_other_than_the_submitters() -> None:
     assert decision.function == "api"
 
 
+def _document_event(record: SqsMessage) -> DocumentEvent:
+    """The document event as notify and webhooks read it from their queue's record."""
+    notification = Notification.from_sqs(record)
+    return DocumentEvent.parse(
+        notification.json(), notification.attributes, notification.message_id
+    )
+
+
 def test_fan_out_records_are_sns_envelopes_the_consumers_read() -> None:
     view = events.sample_view()
     for function in ("notify", "webhooks"):
         sample = generated("sqs", function)
         (record,) = SqsEvent.from_event(sample.event).records
-        document_event = DocumentEvent.from_notification(Notification.from_sqs(record))
+        document_event = _document_event(record)
 
         assert sample.function == function
         assert record.source_arn == view.queue_arns[function]
@@ -127,7 +135,7 @@ def test_each_generated_fan_out_event_has_its_own_event_id() -> None:
     def event_id() -> str:
         sample = events.generate(events.Request("sqs", "notify"), view)
         (record,) = SqsEvent.from_event(sample.event).records
-        return DocumentEvent.from_notification(Notification.from_sqs(record)).event_id
+        return _document_event(record).event_id
 
     first, second = event_id(), event_id()
     assert first != second
@@ -141,14 +149,12 @@ def test_the_sqs_event_type_follows_the_document_status_or_the_option() -> None:
     (record,) = SqsEvent.from_event(
         events.generate(events.Request("sqs", "webhooks"), view).event
     ).records
-    payload = DocumentEvent.from_notification(Notification.from_sqs(record))
+    payload = _document_event(record)
     assert (payload.event_type, payload.payload["reason_code"]) == ("document.rejected", "refused")
 
     forced = events.generate(events.Request("sqs", "notify", event_type="document.failed"), view)
     (record,) = SqsEvent.from_event(forced.event).records
-    assert DocumentEvent.from_notification(Notification.from_sqs(record)).event_type == (
-        "document.failed"
-    )
+    assert _document_event(record).event_type == ("document.failed")
 
 
 def test_a_stream_change_is_the_documents_item_with_its_previous_status() -> None:
