@@ -58,9 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "event":
         return events.main(args)
     if args.command == "env":
-        from localcloud import stack
+        import shlex
 
-        print(stack.shell_exports(args.state_dir))
+        from localcloud import runtime, stack
+
+        try:
+            print(stack.shell_exports(args.state_dir))
+        except runtime.RuntimeMissingError as exc:
+            # Printed for `eval`: the shell says why and its `&&` stops, as an empty output
+            # would not (eval "" succeeds).
+            print(f"echo {shlex.quote(f'localcloud: {exc}')} >&2; false")
+            return 1
+        if server.running(args.state_dir) is None:
+            print(
+                f"localcloud: no local stack runs from {args.state_dir} (make up starts one); "
+                "these exports name the default endpoint",
+                file=sys.stderr,
+            )
         return 0
     if args.command == "iam-report":
         from localcloud.iam import report as iam_report

@@ -93,7 +93,12 @@ class Server:
             xray_daemon=self.xray_daemon.address,
         )
         self.patches = apply_all(
-            LocalCloud(runner=self.runner, endpoint_url=self.endpoint_url, state_dir=self.state_dir)
+            LocalCloud(
+                runner=self.runner,
+                endpoint_url=self.endpoint_url,
+                state_dir=self.state_dir,
+                api_url=self.api_url,
+            )
         )
         try:
             self._moto = make_server(

@@ -49,25 +49,46 @@ def _client(service: str, endpoint_url: str) -> Any:
     )
 
 
+# A profile or session token left in the environment would win over (or be sent with) the
+# emulator's dummy keys: SDK v3 skips static keys while AWS_PROFILE is set.
+_CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
+
+
+def _tool_dirs() -> list[str]:
+    """The venv's bin (python, the packaging's pip) and, where `make` unpacked it, the Node of
+    .nvmrc (osls' plugins require Node 22; a machine's node may be older)."""
+    dirs = [str(Path(sys.executable).parent)]
+    nvmrc = ROOT / ".nvmrc"
+    if nvmrc.exists():
+        node_bin = ROOT / ".tools" / f"node-{nvmrc.read_text().strip()}" / "bin"
+        if (node_bin / "node").exists():
+            dirs.append(str(node_bin))
+    return dirs
+
+
 def deploy_environment(endpoint_url: str) -> dict[str, str]:
     """What `sls` needs to deploy to the embedded AWS instead of an AWS account."""
-    venv_bin = Path(sys.executable).parent
+    inherited = {name: value for name, value in os.environ.items() if name not in _CLEARED}
     return {
-        **os.environ,
+        **inherited,
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "localcloud",
         "AWS_SECRET_ACCESS_KEY": "localcloud",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "DOCFLOW_PYTHON312": os.environ.get("DOCFLOW_PYTHON312") or runtime.python312(),
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": os.pathsep.join([*_tool_dirs(), os.environ.get("PATH", "")]),
         "SLS_TELEMETRY_DISABLED": "1",
+        "AWS_PAGER": "",
     }
 
 
 def shell_exports(state_dir: Path) -> str:
-    """`export` lines for a shell: what `deploy_environment` gives `sls`, for the user's own
-    `sls`, `aws` and boto3 commands (the running stack's endpoint, else the default one)."""
+    """Lines for `eval` in a shell: what `deploy_environment` gives `sls`, for the user's own
+    `sls`, `aws` and boto3 commands (the running stack's endpoint, else the default one).
+
+    PATH is extended where it is evaluated (the venv and Node first), not frozen as it is here.
+    """
     import shlex
 
     info = server.running(state_dir)
@@ -80,10 +101,13 @@ def shell_exports(state_dir: Path) -> str:
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
         "DOCFLOW_PYTHON312",
-        "PATH",
         "SLS_TELEMETRY_DISABLED",
+        "AWS_PAGER",
     )
-    return "\n".join(f"export {name}={shlex.quote(wanted[name])}" for name in names)
+    lines = [f"unset {' '.join(_CLEARED)}"]
+    lines += [f"export {name}={shlex.quote(wanted[name])}" for name in names]
+    lines.append(f'export PATH={shlex.quote(os.pathsep.join(_tool_dirs()))}:"$PATH"')
+    return "\n".join(lines)
 
 
 def deploy(endpoint_url: str, stage: str = "local") -> float:
@@ -259,11 +283,22 @@ def up(state_dir: Path, port: int, api_port: int, stage: str = "local") -> int:
     (state_dir / STACK_FILE).write_text(json.dumps(stack, indent=2) + "\n")
     print(f"localcloud: deployed in {deploy_s:.1f} s; {state_dir / STACK_FILE}:")
     print(table(stack))
-    print(
-        'localcloud: eval "$(.venv/bin/python -m localcloud env)" points sls, the AWS CLI and '
-        "boto3 at it"
-    )
+    print("localcloud: point sls, the AWS CLI and boto3 at it (then: npx sls info --stage local):")
+    print(f"  {setup_line(state_dir)}")
     return 0
+
+
+def setup_line(state_dir: Path) -> str:
+    """The one line that points a shell at this stack, for `make up` to print."""
+    import shlex
+
+    python = Path(sys.executable)
+    if python.is_relative_to(ROOT):
+        python = python.relative_to(ROOT)
+    command = f"{shlex.quote(str(python))} -m localcloud env"
+    if state_dir != server.STATE_DIR:
+        command += f" --state-dir {shlex.quote(str(state_dir))}"
+    return f'eval "$({command})"'
 
 
 def down(state_dir: Path) -> int:

@@ -61,6 +61,7 @@ PATCHES: tuple[tuple[str, Patch], ...] = (
     ("cfn-validate-errors-only", cloudformation.validate_errors_only),
     ("cfn-sub-variable-map", cloudformation.sub_variable_map),
     ("cfn-change-set-outputs", cloudformation.change_set_outputs),
+    ("cfn-local-api-url", cloudformation.local_api_url),
     ("cfn-deleted-stacks", cloudformation.deleted_stacks),
     ("cfn-s3-bucket-properties", cloudformation.s3_bucket_properties),
     ("cfn-sns-subscription", cloudformation.sns_subscription),

@@ -120,6 +120,34 @@ def change_set_outputs(cloud: LocalCloud) -> None:
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
 
 
+_EXECUTE_API_URL = re.compile(
+    r"^https://(?P<api_id>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?P<path>/.*)?$"
+)
+
+
+def local_api_url(cloud: LocalCloud) -> None:
+    """An output holding a deployed HTTP API's URL names where that API answers: the local
+    gateway.
+
+    On AWS the URL osls puts in the `HttpApiUrl` output (`https://<id>.execute-api.<region>.
+    amazonaws.com`) serves the API, so `sls info` and `sls deploy` print a URL that works.
+    Locally that name resolves to AWS; the API answers on the gateway's loopback URL.
+    """
+    original = parsing.parse_output
+
+    def parse_output(
+        output_logical_id: str, output_json: Any, resources_map: Any
+    ) -> parsing.Output | None:
+        output = original(output_logical_id, output_json, resources_map)
+        value = output.value if output is not None else None
+        match = _EXECUTE_API_URL.match(value) if isinstance(value, str) else None
+        if output is not None and match and cloud.api_url and match.group("api_id") in HTTP_APIS:
+            output.value = cloud.api_url + (match.group("path") or "")
+        return output
+
+    parsing.parse_output = parse_output
+
+
 def deleted_stacks(cloud: LocalCloud) -> None:
     """Deleting a stack deletes its change sets and its exports, whichever way they were made.
 

@@ -15,6 +15,8 @@ class LocalCloud:
     runner: LambdaRunner
     endpoint_url: str
     state_dir: Path | None = None
+    # The loopback gateway serving the deployed HTTP APIs (localcloud.gateway).
+    api_url: str | None = None
     # AWS retries a failed asynchronous invocation after about 1 and 2 minutes; locally the same
     # two retries happen after these many seconds, so a demo does not wait minutes.
     async_retry_delays: tuple[float, ...] = (1.0, 2.0)

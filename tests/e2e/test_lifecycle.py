@@ -8,6 +8,7 @@ since removing a stack would pull it from under the other tests.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from localcloud import runtime, server, stack
 from tests.e2e.conftest import LocalStack, _free_port
@@ -30,6 +32,7 @@ class Lifecycle:
     state_dir: Path
     port: int
     api_port: int
+    printed: str = ""
 
     def localcloud(self, command: str) -> subprocess.CompletedProcess[str]:
         ports = ["--port", str(self.port), "--api-port", str(self.api_port)]
@@ -53,6 +56,7 @@ class Lifecycle:
     def up(self) -> LocalStack:
         finished = self.localcloud("up")
         assert finished.returncode == 0, finished.stdout + finished.stderr
+        self.printed = finished.stdout
         description = json.loads((self.state_dir / stack.STACK_FILE).read_text())
         return LocalStack(description, self.state_dir, 0.0)
 
@@ -98,6 +102,37 @@ def test_sls_remove_then_up_deploys_a_stack_that_works(lifecycle: Lifecycle) -> 
     }
     document_id = again.upload("after-remove.csv", "text/csv", csv_bytes(3))
     assert again.wait_status(document_id)["status"] == "processed"
+
+
+def test_the_line_make_up_prints_makes_sls_info_show_the_local_api(lifecycle: Lifecycle) -> None:
+    """One line in the user's own shell, then osls as against AWS: `sls info` lists the URL
+    where the API answers (an execute-api URL would resolve to AWS)."""
+    (setup,) = [line.strip() for line in lifecycle.printed.splitlines() if "eval " in line]
+    description = json.loads((lifecycle.state_dir / stack.STACK_FILE).read_text())
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "DOCFLOW_")) and name != "PATH"
+    }
+    environ["PATH"] = os.environ["PATH"]
+
+    shown = subprocess.run(  # noqa: S603 - bash running the line `make up` printed
+        ["/bin/bash", "-c", f"{setup} && npx sls info --stage local"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    endpoints = {line.strip() for line in shown.stdout.splitlines() if " - " in line}
+    api = description["api_url"]
+    assert {f"POST - {api}/documents", f"GET - {api}/documents/{{id}}"} <= endpoints, shown.stdout
+    assert "execute-api" not in shown.stdout
+    answer = requests.get(f"{description['api_url']}/documents", timeout=30)
+    assert answer.status_code == 401  # the API answers there (and wants a key)
 
 
 def test_down_stops_the_server_and_frees_its_ports(lifecycle: Lifecycle) -> None:

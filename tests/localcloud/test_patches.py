@@ -944,3 +944,42 @@ def test_a_stack_deployed_again_after_removal_gets_its_own_outputs(cloud: Cloud)
 
     assert deploy("second") == {"Deployed": "second"}
     assert exports() == {"lc-again-deployed": "second"}
+
+
+def test_an_http_api_url_output_names_the_local_gateway(cloud: Cloud) -> None:
+    """The URL osls outputs for an HTTP API (what `sls info` prints) is where it answers."""
+    execute_api_url = {
+        "Fn::Join": [
+            "",
+            [
+                "https://",
+                {"Ref": "HttpApi"},
+                ".execute-api.",
+                {"Ref": "AWS::Region"},
+                ".",
+                {"Ref": "AWS::URLSuffix"},
+            ],
+        ]
+    }
+    outputs = cloud.deploy(
+        "lc-api-url",
+        {
+            "Resources": {
+                "HttpApi": {
+                    "Type": "AWS::ApiGatewayV2::Api",
+                    "Properties": {"Name": "lc-api-url", "ProtocolType": "HTTP"},
+                },
+                "Topic": {"Type": "AWS::SNS::Topic"},
+            },
+            "Outputs": {
+                "HttpApiUrl": {"Value": execute_api_url},
+                "Elsewhere": {"Value": "https://example.execute-api.us-east-1.amazonaws.com"},
+            },
+        },
+    )
+
+    assert outputs == {
+        "HttpApiUrl": cloud.api_url,
+        # Not an API of this stack: left as the template says.
+        "Elsewhere": "https://example.execute-api.us-east-1.amazonaws.com",
+    }
