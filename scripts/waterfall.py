@@ -92,63 +92,57 @@ def _calls(entity: dict[str, Any], trace: str, depth: int) -> list[Row]:
 
 
 def rows(traces: list[dict[str, Any]]) -> list[Row]:
-    """State machine, functions (with their cold starts) and AWS calls, in start order."""
-    found: list[Row] = []
+    """State machines and functions in start order, each followed by what happened inside it
+    (its states; its cold start and AWS calls) in start order, as X-Ray's console nests them."""
+    blocks: list[list[Row]] = []
     for trace in traces:
         tid = trace["id"]
         for document in trace["documents"]:
             origin = document.get("origin")
             error = bool(document.get("error") or document.get("fault"))
             if origin == "AWS::StepFunctions::StateMachine":
-                found.append(
+                head = Row(
+                    tid,
+                    0,
+                    f"{_short(document['name'])} (Step Functions)",
+                    "machine",
+                    document["start_time"],
+                    document["end_time"],
+                    error,
+                )
+                inside = [
                     Row(
                         tid,
-                        0,
-                        f"{_short(document['name'])} (Step Functions)",
-                        "machine",
-                        document["start_time"],
-                        document["end_time"],
-                        error,
+                        1,
+                        state["name"],
+                        "state",
+                        state["start_time"],
+                        state["end_time"],
+                        bool(state.get("error")),
                     )
-                )
-                for state in document.get("subsegments", []):
-                    found.append(
-                        Row(
-                            tid,
-                            1,
-                            state["name"],
-                            "state",
-                            state["start_time"],
-                            state["end_time"],
-                            bool(state.get("error")),
-                        )
-                    )
+                    for state in document.get("subsegments", [])
+                ]
             elif origin == "AWS::Lambda::Function":
-                found.append(
-                    Row(
-                        tid,
-                        0,
-                        _short(document["name"]),
-                        "function",
-                        document["start_time"],
-                        document["end_time"],
-                        error,
-                    )
+                head = Row(
+                    tid,
+                    0,
+                    _short(document["name"]),
+                    "function",
+                    document["start_time"],
+                    document["end_time"],
+                    error,
                 )
-                for part in document.get("subsegments", []):
-                    if part["name"] == "Initialization":
-                        found.append(
-                            Row(
-                                tid,
-                                1,
-                                "cold start (init)",
-                                "cold",
-                                part["start_time"],
-                                part["end_time"],
-                            )
-                        )
-                found += _calls(document, tid, 1)
-    return sorted(found, key=lambda r: (r.start, r.depth))
+                inside = [
+                    Row(tid, 1, "cold start (init)", "cold", part["start_time"], part["end_time"])
+                    for part in document.get("subsegments", [])
+                    if part["name"] == "Initialization"
+                ]
+                inside += _calls(document, tid, 1)
+            else:
+                continue
+            blocks.append([head, *sorted(inside, key=lambda r: (r.start, r.depth))])
+    blocks.sort(key=lambda block: block[0].start)
+    return [row for block in blocks for row in block]
 
 
 def render_text(document_id: str, table: list[Row], traces: int) -> str:
