@@ -6,7 +6,7 @@ python -m gates template STAGE DIR      run the template gates on a compiled tem
 python -m gates all [--stages ...]      config, package every stage, every gate (cfn-lint
                                         with the serverless rules too), the workflow
                                         linters (what `make gates` runs)
-python -m gates cost DOCUMENTS          monthly cost estimate for a document volume
+python -m gates cost DOCUMENTS [--stage S] monthly cost estimate for a document volume
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     tmpl.add_argument("path", type=Path)
     price = commands.add_parser("cost", help="monthly cost estimate for a document volume")
     price.add_argument("documents", type=int)
+    price.add_argument("--stage", default="prod", choices=stage_config.STAGES)
     every = commands.add_parser("all", help="every gate on every stage")
     every.add_argument("--stages", nargs="+", default=list(stage_config.STAGES))
     every.add_argument("--out", type=Path, help="keep compiled packages in OUT/<stage>")
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         print(stage_config.format_diff(args.a, args.b, stage_config.diff_stages(a, b)))
         return 0
     if args.command == "cost":
-        print(cost.estimate(args.documents).table())
+        config = stage_config.load_stage(args.stage)
+        print(cost.estimate(args.documents, config, args.stage).table())
         return 0
     if args.command == "template":
         findings = template_findings(args.stage, template.load(args.path))

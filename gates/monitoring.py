@@ -2,9 +2,11 @@
 
 - an alarm topic with the stage's e-mail subscribers;
 - for every function: errors, throttles and duration-near-timeout alarms;
-- for every dead-letter queue: a depth alarm; for every state machine: failed and
-  timed-out execution alarms; for every Kinesis stream: an iterator-age alarm; for every
-  HTTP API: a 5xx-rate alarm; every alarm notifies the alarm topic;
+- for every dead-letter queue: a depth alarm; for every state machine: failed, timed-out,
+  throttled and aborted execution alarms; for every Kinesis stream: an iterator-age alarm;
+  for every DynamoDB stream consumer: Lambda's iterator age; for every queue a function
+  consumes (dead-letter queues aside): the age of its oldest message; for every HTTP API: a
+  5xx-rate alarm; every alarm notifies the alarm topic;
 - a dashboard; a monthly budget notifying at 80 % and 100 %;
 - log retention on every log group; X-Ray tracing on functions and state machines when the
   stage traces; reserved concurrency as the stage config sets it.
@@ -46,6 +48,27 @@ def _alarm_targets(template: Template) -> dict[tuple[str, str], list[str]]:
     return index
 
 
+def _consumers(template: Template) -> tuple[list[str], set[str]]:
+    """(functions consuming a DynamoDB stream, queues a function consumes), by logical id."""
+    all_resources = template.get("Resources", {})
+    stream_consumers: set[str] = set()
+    queues: set[str] = set()
+    for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
+        body = props(mapping)
+        function = target_id(body.get("FunctionName"))
+        target = all_resources.get(function or "", {})
+        if target.get("Type") == "AWS::Lambda::Alias":
+            function = target_id(props(target).get("FunctionName"))
+        source = target_id(body.get("EventSourceArn"))
+        kind = all_resources.get(source or "", {}).get("Type", "")
+        text = text_of(body.get("EventSourceArn")) or ""
+        if function and (kind == "AWS::DynamoDB::Table" or ":dynamodb:" in text):
+            stream_consumers.add(function)
+        elif source and kind == "AWS::SQS::Queue":
+            queues.add(source)
+    return sorted(stream_consumers), queues
+
+
 def _notifies_topic(template: Template, alarm: Mapping[str, Any]) -> bool:
     topics = resources(template, "AWS::SNS::Topic")
     return any(target_id(a) in topics for a in props(alarm).get("AlarmActions", []) or [])
@@ -68,8 +91,16 @@ def check(template: Template, config: Mapping[str, Any], stage: str) -> list[Fin
     for rid in resources(template, "AWS::StepFunctions::StateMachine"):
         need("ExecutionsFailed", rid, "failed executions")
         need("ExecutionsTimedOut", rid, "timed-out executions")
+    for rid in resources(template, "AWS::StepFunctions::StateMachine"):
+        need("ExecutionsThrottled", rid, "throttled executions")
+        need("ExecutionsAborted", rid, "aborted executions")
     for rid in resources(template, "AWS::Kinesis::Stream"):
         need("GetRecords.IteratorAgeMilliseconds", rid, "iterator age")
+    consumers, queues = _consumers(template)
+    for rid in consumers:
+        need("IteratorAge", rid, "DynamoDB stream consumer's iterator age")
+    for rid in queues - dead_letter_queue_ids(template):
+        need("ApproximateAgeOfOldestMessage", rid, "age of the consumed queue's oldest message")
     for rid, res in resources(template, "AWS::ApiGatewayV2::Api").items():
         if props(res).get("ProtocolType") == "HTTP":
             need("5xx", rid, "API 5xx rate")

@@ -73,6 +73,21 @@ def _workflow_resources() -> dict[str, Any]:
                 },
             },
         },
+        # The function consumes the table's stream and the notify queue.
+        "TableMapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "FunctionName": {"Ref": "ProcessLambdaFunction"},
+                "EventSourceArn": {"Fn::GetAtt": ["Table", "StreamArn"]},
+            },
+        },
+        "QueueMapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "FunctionName": {"Fn::GetAtt": ["ProcessLambdaFunction", "Arn"]},
+                "EventSourceArn": {"Fn::GetAtt": ["NotifyQueue", "Arn"]},
+            },
+        },
         "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
         "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": {}},
         "MonthlyBudget": {
@@ -106,7 +121,12 @@ def test_generated_alarms_cover_every_resource_kind_the_gate_requires() -> None:
         "ProcessLambdaFunctionDurationAlarm",
         "ProcessingStateMachineFailedAlarm",
         "ProcessingStateMachineTimedOutAlarm",
+        "ProcessingStateMachineThrottledAlarm",
+        "ProcessingStateMachineAbortedAlarm",
         "LogStreamIteratorAgeAlarm",
+        # the stream consumer's lag and the consumed queue's oldest message
+        "ProcessLambdaFunctionIteratorAgeAlarm",
+        "NotifyQueueOldestMessageAlarm",
         "NotifyDeadDepthAlarm",
         "StreamFailuresDepthAlarm",
         # the dead-letter queue of the alarm topic's e-mail subscriptions, generated with them
@@ -128,10 +148,21 @@ def test_without_the_generator_the_gate_fails_on_the_same_resources() -> None:
         "ProcessLambdaFunction",
         "ProcessingStateMachine",
         "LogStream",
+        "NotifyQueue",
         "NotifyDead",
         "StreamFailures",
         "HttpApi",
     }
+    messages = {str(f) for f in findings}
+    assert {
+        "[monitoring] ProcessingStateMachine: no alarm on ExecutionsThrottled (throttled "
+        "executions)",
+        "[monitoring] ProcessingStateMachine: no alarm on ExecutionsAborted (aborted executions)",
+        "[monitoring] ProcessLambdaFunction: no alarm on IteratorAge (DynamoDB stream consumer's "
+        "iterator age)",
+        "[monitoring] NotifyQueue: no alarm on ApproximateAgeOfOldestMessage (age of the consumed "
+        "queue's oldest message)",
+    } <= messages
 
 
 def test_node_and_python_validators_read_the_same_schema() -> None:

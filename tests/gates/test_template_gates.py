@@ -362,7 +362,12 @@ def _monitored() -> dict[str, Any]:
     }
     for metric in ("Errors", "Throttles", "Duration"):
         resources[f"Fn{metric}"] = _alarm(metric, "Fn")
-    for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+    for metric in (
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsThrottled",
+        "ExecutionsAborted",
+    ):
         resources[f"Machine{metric}"] = _alarm(metric, "Machine")
     return {"Resources": resources}
 

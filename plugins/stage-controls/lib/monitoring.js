@@ -134,6 +134,20 @@ function stateMachineAlarms(ctx, id) {
   return [
     alarm(ctx, {
       ...base,
+      id: `${id}ThrottledAlarm`,
+      name: `${id}-executions-throttled`,
+      description: `${id}: Step Functions throttled an execution (StartExecution or state transition quota)`,
+      metric: 'ExecutionsThrottled',
+    }),
+    alarm(ctx, {
+      ...base,
+      id: `${id}AbortedAlarm`,
+      name: `${id}-executions-aborted`,
+      description: `${id}: an execution was stopped (aborted) before it finished; the sweep or a person stopped it`,
+      metric: 'ExecutionsAborted',
+    }),
+    alarm(ctx, {
+      ...base,
       id: `${id}FailedAlarm`,
       name: `${id}-executions-failed`,
       description: `${id}: an execution failed`,
@@ -146,6 +160,70 @@ function stateMachineAlarms(ctx, id) {
       description: `${id}: an execution timed out`,
       metric: 'ExecutionsTimedOut',
     }),
+  ];
+}
+
+// The function an event source mapping invokes (an alias stands for its function) and the
+// kind of its source: 'dynamodb' (a table's StreamArn), 'kinesis' or 'sqs'.
+function mappingParts(resources, mapping) {
+  const props = mapping.Properties || {};
+  let fn = targetOf(props.FunctionName);
+  const alias = fn && resources[fn];
+  if (alias && alias.Type === 'AWS::Lambda::Alias') fn = targetOf((alias.Properties || {}).FunctionName);
+  const source = props.EventSourceArn;
+  const sourceId = targetOf(source);
+  const sourceType = sourceId && resources[sourceId] ? resources[sourceId].Type : '';
+  const text = JSON.stringify(source || '');
+  let kind = null;
+  if (sourceType === 'AWS::DynamoDB::Table' || text.includes(':dynamodb:')) kind = 'dynamodb';
+  else if (sourceType === 'AWS::Kinesis::Stream' || text.includes(':kinesis:')) kind = 'kinesis';
+  else if (sourceType === 'AWS::SQS::Queue') kind = 'sqs';
+  return { fn, kind, sourceId };
+}
+
+// A DynamoDB stream's consumer falls behind (records near the stream's 24 h retention are
+// lost): Lambda's IteratorAge of the consuming function.
+function consumerIteratorAgeAlarm(ctx, fnId) {
+  return alarm(ctx, {
+    id: `${fnId}IteratorAgeAlarm`,
+    name: `${fnId}-iterator-age`,
+    description: `${fnId}: stream records wait more than ${ctx.monitoring.iteratorAgeMs} ms to be processed`,
+    namespace: 'AWS/Lambda',
+    metric: 'IteratorAge',
+    dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+    statistic: 'Maximum',
+    threshold: ctx.monitoring.iteratorAgeMs,
+  });
+}
+
+// A consumed queue whose oldest message keeps ageing: its consumer fails, is throttled, or
+// waits behind an open breaker (the depth of its dead-letter queue says nothing until then).
+function oldestMessageAlarm(ctx, queueId, queue) {
+  const name = textOf((queue.Properties || {}).QueueName) || queueId;
+  return alarm(ctx, {
+    id: `${queueId}OldestMessageAlarm`,
+    name: `${queueId}-oldest-message`,
+    description: `${name}: a message has waited ${ctx.monitoring.oldestMessageSeconds} s or more for its consumer`,
+    namespace: 'AWS/SQS',
+    metric: 'ApproximateAgeOfOldestMessage',
+    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+    statistic: 'Maximum',
+    threshold: ctx.monitoring.oldestMessageSeconds,
+  });
+}
+
+function consumerAlarms(ctx, resources) {
+  const dynamoConsumers = new Set();
+  const queues = new Set();
+  for (const [, mapping] of byType(resources, 'AWS::Lambda::EventSourceMapping')) {
+    const { fn, kind, sourceId } = mappingParts(resources, mapping);
+    if (kind === 'dynamodb' && fn) dynamoConsumers.add(fn);
+    if (kind === 'sqs') queues.add(sourceId);
+  }
+  const dlqs = new Set(deadLetterQueueIds(resources));
+  return [
+    ...[...dynamoConsumers].sort().map((fn) => consumerIteratorAgeAlarm(ctx, fn)),
+    ...[...queues].filter((q) => !dlqs.has(q)).sort().map((q) => oldestMessageAlarm(ctx, q, resources[q])),
   ];
 }
 
@@ -269,6 +347,11 @@ function dashboard(ctx, resources) {
   const machines = byType(resources, 'AWS::StepFunctions::StateMachine').map(([id]) => `\${${id}}`);
   const queues = deadLetterQueueIds(resources).map((id) => `\${${id}.QueueName}`);
   const streams = byType(resources, 'AWS::Kinesis::Stream').map(([id]) => `\${${id}}`);
+  const dlqIds = new Set(deadLetterQueueIds(resources));
+  const consumed = [...new Set(byType(resources, 'AWS::Lambda::EventSourceMapping')
+    .map(([, m]) => mappingParts(resources, m))
+    .filter(({ kind, sourceId }) => kind === 'sqs' && !dlqIds.has(sourceId))
+    .map(({ sourceId }) => sourceId))].sort().map((id) => `\${${id}.QueueName}`);
   const apis = byType(resources, 'AWS::ApiGatewayV2::Api').map(([id]) => `\${${id}}`);
   const widgets = [
     {
@@ -295,7 +378,10 @@ function dashboard(ctx, resources) {
     ['AWS/States', 'ExecutionsSucceeded', 'StateMachineArn', sm],
     ['AWS/States', 'ExecutionsFailed', 'StateMachineArn', sm],
     ['AWS/States', 'ExecutionsTimedOut', 'StateMachineArn', sm],
+    ['AWS/States', 'ExecutionsThrottled', 'StateMachineArn', sm],
+    ['AWS/States', 'ExecutionsAborted', 'StateMachineArn', sm],
   ]));
+  add('Queues: age of the oldest message (s)', consumed.map((q) => ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', q]), 'Maximum');
   add('Dead-letter queues', queues.map((q) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', q]), 'Maximum');
   add('Stream iterator age (ms)', streams.map((s) => ['AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'StreamName', s]), 'Maximum');
   return [
@@ -335,6 +421,7 @@ function monitoringResources({ resources, service, stage, monitoring }) {
     ...deadLetterQueueIds(all).map((id) => queueAlarm(ctx, id, all[id])),
     ...byType(resources, 'AWS::StepFunctions::StateMachine').flatMap(([id]) => stateMachineAlarms(ctx, id)),
     ...byType(resources, 'AWS::Kinesis::Stream').map(([id]) => streamAlarm(ctx, id)),
+    ...consumerAlarms(ctx, resources),
     ...byType(resources, 'AWS::ApiGatewayV2::Api')
       .filter(([, api]) => (api.Properties || {}).ProtocolType === 'HTTP')
       .map(([id]) => api5xxAlarm(ctx, id)),
