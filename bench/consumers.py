@@ -6,7 +6,8 @@ Consumers, each its real handler in process (medians of N runs, interleaved):
 - webhooks (SQS): the same events -> breaker check, idempotency claim, a signed POST to a
   subscriber on 127.0.0.1;
 - sync (DynamoDB stream): document changes -> one JSON Lines object per batch (moto S3);
-- analytics (Kinesis): JSON access lines folded into a window, then the window closed.
+- analytics (Kinesis): access-log lines (CloudWatch Logs subscription payloads, 10 lines a
+  record) folded into a window, then the window closed; its rate counts lines.
 Every run uses fresh event ids, so the idempotency claims take the "first delivery" path.
 
 Overhead of the shared helpers, on the same records and the same per-record work (parsing
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import gzip
 import io
 import json
 import os
@@ -165,27 +167,45 @@ def _stream_records(count: int) -> list[dict[str, Any]]:
     return records
 
 
-def _kinesis_records(count: int) -> list[dict[str, Any]]:
+def _kinesis_records(count: int, lines_per_record: int = 10) -> list[dict[str, Any]]:
+    """`count` access-log lines as a CloudWatch Logs subscription delivers them: gzip
+    DATA_MESSAGE payloads of `lines_per_record` lines each."""
     routes = ["GET /documents", "POST /documents", "GET /documents/{id}"]
-    return [
-        {
-            "kinesis": {
-                "data": base64.b64encode(
-                    json.dumps(
-                        {
-                            "route": routes[i % 3],
-                            "status": 500 if i % 50 == 0 else 200,
-                            "latency_ms": 5 + (i % 200),
-                        }
-                    ).encode()
-                ).decode(),
-                "sequenceNumber": str(10**20 + i),
-                "partitionKey": "api",
-            },
-            "eventSource": "aws:kinesis",
-        }
+    lines = [
+        json.dumps(
+            {
+                "requestId": f"r{i}",
+                "routeKey": routes[i % 3],
+                "status": "500" if i % 50 == 0 else "200",
+                "responseLatency": str(5 + (i % 200)),
+            }
+        )
         for i in range(count)
     ]
+    records = []
+    for n, first in enumerate(range(0, count, lines_per_record)):
+        payload = {
+            "messageType": "DATA_MESSAGE",
+            "owner": "123456789012",
+            "logGroup": "/aws/http-api/docflow-bench",
+            "logStream": "api_$default",
+            "subscriptionFilters": ["bench"],
+            "logEvents": [
+                {"id": str(first + j), "timestamp": 1764237600000, "message": line}
+                for j, line in enumerate(lines[first : first + lines_per_record])
+            ],
+        }
+        records.append(
+            {
+                "kinesis": {
+                    "data": base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode(),
+                    "sequenceNumber": str(10**20 + n),
+                    "partitionKey": "api",
+                },
+                "eventSource": "aws:kinesis",
+            }
+        )
+    return records
 
 
 def _batched(records: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
@@ -296,7 +316,7 @@ def _run(runs: int, count: int) -> dict[str, Any]:
 
     def analytics_call() -> int:
         state: dict[str, Any] = {}
-        for batch in _batched(_kinesis_records(count), 500):
+        for batch in _batched(_kinesis_records(count), 50):
             state = analytics(
                 {
                     "Records": batch,

@@ -1,13 +1,16 @@
-"""`analytics`: log lines from Kinesis, per tumbling window; metrics and alerts at its end."""
+"""`analytics`: the HTTP API's access log from Kinesis (a CloudWatch Logs subscription), per
+tumbling window; metrics and alerts at its end."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from docflow.analytics.model import AlertPolicy
+from docflow.analytics.model import AlertPolicy, Window
 from docflow.analytics.service import Analyzer
 from docflow.analytics.store import AlarmTopic
+from shared.batch import process_batch
+from shared.events.cloudwatch_logs import log_lines
 from shared.events.kinesis import KinesisWindowEvent
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
@@ -40,9 +43,16 @@ analyzer = Analyzer(
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    window = KinesisWindowEvent.from_event(event)
-    state, response = analyzer.fold(window)
-    if window.is_final and not response["batchItemFailures"]:
-        analyzer.close(window, state)
+    batch = KinesisWindowEvent.from_event(event)
+    state = analyzer.resume(batch.state)
+    # A record that stops the batch is retried from its sequence number (ordered).
+    response = process_batch(
+        batch.records,
+        lambda record: analyzer.take(state, log_lines(record.data)),
+        lambda record: record.sequence_number,
+        ordered=True,
+    )
+    if batch.is_final and not response["batchItemFailures"]:
+        analyzer.close(state, Window(batch.shard_id, batch.window_start, batch.window_end))
         state = {}
     return {"state": state, **response}

@@ -13,6 +13,7 @@ from docflow.documents.store import DocumentStore
 from docflow.documents.workflow import Tasks
 from docflow.processing import approval
 from shared import errors, secrets
+from shared import logging as shared_logging
 from shared.events.http import HttpRequest
 from shared.handler import lambda_handler
 from shared.settings import Settings, env
@@ -73,5 +74,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = ROUTES.get(request.route_key)
     if route is None:
         raise errors.NotFoundError(f"no route for {request.method} {request.path}")
-    status, body = route(keys.authenticate(request.headers.get("x-api-key")), request)
+    who = keys.authenticate(request.headers.get("x-api-key"))
+    # API Gateway's access log cannot know the owner (keys are checked here): this line can.
+    shared_logging.bind(owner=who.owner)
+    status, body = route(who, request)
     return errors.json_response(status, body)

@@ -1,11 +1,11 @@
 """Log lines, the per-window state they fold into, and the statistics read from it.
 
-Lines are JSON objects. Access lines name a route, a status and a latency: docflow's own
-(`route`, `status`, `latency_ms`) or API Gateway's access-log fields (`routeKey`, `status`,
-`responseLatency`). Application lines carry a `level`; errors among them are counted.
-Anything else is malformed: counted, never fatal. That includes statuses or latencies that
-are not finite numbers, and route names longer than `MAX_ROUTE_CHARS` (each kept route costs
-window state, which Lambda caps at 1 MB).
+Lines are JSON objects. Access lines are the HTTP API's access log (the stage's format in
+serverless.yml, `provider.logs.httpApi`): `routeKey`, `status` and `responseLatency`, strings
+or numbers as API Gateway writes them. Application lines (a function's own, Powertools keys)
+carry a `level`; errors among them are counted. Anything else is malformed: counted, never
+fatal. That includes statuses or latencies that are not finite numbers, and route names longer
+than `MAX_ROUTE_CHARS` (each kept route costs window state, which Lambda caps at 1 MB).
 
 The window state must stay small (Lambda keeps at most 1 MB between invocations of a
 tumbling window), so latencies are kept as a log-scale histogram per route: bucket `b`
@@ -32,6 +32,15 @@ class MalformedLineError(ValueError):
 
 
 @dataclass(frozen=True)
+class Window:
+    """A tumbling window of one shard, as the stream's poller names it (ISO 8601 bounds)."""
+
+    shard_id: str
+    start: str | None
+    end: str | None
+
+
+@dataclass(frozen=True)
 class AccessLine:
     route: str
     status: int
@@ -50,19 +59,19 @@ class AppLine:
 def parse_line(value: Any) -> AccessLine | AppLine:
     if not isinstance(value, dict):
         raise MalformedLineError("a log line must be a JSON object")
-    route = value.get("route", value.get("routeKey"))
+    route = value.get("routeKey")
     if route is not None:
         if not isinstance(route, str) or not 0 < len(route) <= MAX_ROUTE_CHARS:
             raise MalformedLineError(f"route must be a string of 1 to {MAX_ROUTE_CHARS} characters")
         status = _number(value.get("status"), "status")
-        latency = _number(value.get("latency_ms", value.get("responseLatency")), "latency")
+        latency = _number(value.get("responseLatency"), "latency")
         if latency < 0 or not 100 <= status <= 599 or status != int(status):
             raise MalformedLineError("access line with an impossible status or latency")
         return AccessLine(route, int(status), latency)
     level = value.get("level")
     if isinstance(level, str) and len(level) <= MAX_LEVEL_CHARS:
         return AppLine(level.lower())
-    raise MalformedLineError("neither an access line (route) nor an application line (level)")
+    raise MalformedLineError("neither an access line (routeKey) nor an application line (level)")
 
 
 def _number(value: Any, name: str) -> float:

@@ -6,9 +6,11 @@ trigger so a handler loads only the views it uses (each frozen dataclass costs i
 - `shared.events.sqs`: `SqsEvent`, `SqsMessage`, `Notification` (SNS through SQS)
 - `shared.events.streams`: `DynamoDBStreamEvent`, `StreamChange`
 - `shared.events.kinesis`: `KinesisWindowEvent`, `KinesisRecord`
+- `shared.events.cloudwatch_logs`: `LogsPayload`, what a CloudWatch Logs subscription
+  delivers (gzip JSON in a Kinesis record), and `log_lines`, the JSON lines it carries
 - `shared.events.schedule`: `ScheduledEvent`
 - `shared.events.payloads`: `loads`, the JSON every view and consumer reads (standard JSON,
-  bounded depth, finite numbers)
+  bounded depth, finite numbers), and `gunzip`, bounded
 
 Malformed input raises `InvalidInputError` naming what was wrong, never a `KeyError`.
 """

@@ -2,7 +2,8 @@
 that is not plain JSON, never a `RecursionError` or a float that is not a number.
 
 Standard JSON only: no `NaN` or `Infinity`, no number that overflows a float (`1e400`), and at
-most `MAX_DEPTH` levels of nesting.
+most `MAX_DEPTH` levels of nesting. Compressed payloads (CloudWatch Logs subscriptions) are
+expanded by `gunzip` to a bound, read incrementally, so a bomb costs at most that much memory.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import zlib
 from typing import Any
 
 from shared.errors import InvalidInputError
@@ -63,3 +65,25 @@ def _finite(text: str) -> float:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def gunzip(data: bytes, limit: int, where: str) -> bytes:
+    """Every gzip member of `data`, decompressed to at most `limit` bytes in total;
+    InvalidInputError naming `where` for a truncated, unreadable or oversized payload."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while rest:
+            inflater = zlib.decompressobj(wbits=31)
+            chunk = inflater.decompress(rest, limit - size + 1)
+            size += len(chunk)
+            out.append(chunk)
+            if size > limit or inflater.unconsumed_tail:
+                raise InvalidInputError(f"{where}: gzip payload expands beyond {limit} bytes")
+            if not inflater.eof:
+                raise InvalidInputError(f"{where}: gzip payload is truncated")
+            rest = inflater.unused_data
+    except zlib.error as exc:
+        raise InvalidInputError(f"{where}: unreadable gzip payload: {exc}") from exc
+    return b"".join(out)

@@ -64,6 +64,21 @@ def test_get_shows_the_owner_its_document_with_history(api: Api) -> None:
     assert [h["status"] for h in body["history"]] == ["awaiting_upload"]
 
 
+def test_the_log_lines_of_an_authenticated_request_name_its_owner_and_document(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, created = api("POST /documents", body=CSV)
+    capsys.readouterr()
+    api("GET /documents/{id}", path_id=created["document_id"])
+    (finished,) = [
+        line
+        for line in map(json.loads, capsys.readouterr().out.splitlines())
+        if line["message"] == "invocation_finished"
+    ]
+    # API Gateway's access log has no owner (the keys are checked in the function): this does.
+    assert (finished["owner"], finished["document_id"]) == ("alice", created["document_id"])
+
+
 def test_another_owner_sees_nothing(api: Api) -> None:
     _, created = api("POST /documents", body=CSV)
     status, body = api("GET /documents/{id}", key="bob", path_id=created["document_id"])

@@ -60,8 +60,32 @@ def window_event(records: list[dict[str, Any]], state: Any, final: bool) -> dict
     }
 
 
-def access(route: str, status: int, latency_ms: float) -> bytes:
-    return json.dumps({"route": route, "status": status, "latency_ms": latency_ms}).encode()
+def access(route: str, status: int, latency_ms: float) -> str:
+    """An access-log line in the stage's format (API Gateway writes every value as a string)."""
+    return json.dumps(
+        {
+            "requestId": "JZ1fZjQ0oAMEPyw=",
+            "routeKey": route,
+            "status": str(status),
+            "responseLatency": f"{latency_ms:g}",
+            "owner": "-",
+        }
+    )
+
+
+def subscription(*messages: str, message_type: str = "DATA_MESSAGE") -> bytes:
+    """What a CloudWatch Logs subscription filter puts in one Kinesis record."""
+    payload = {
+        "messageType": message_type,
+        "owner": "123456789012",
+        "logGroup": "/aws/http-api/docflow-test",
+        "logStream": "api_$default",
+        "subscriptionFilters": ["docflow-test-access-logs"],
+        "logEvents": [
+            {"id": str(i), "timestamp": 1764237600000, "message": m} for i, m in enumerate(messages)
+        ],
+    }
+    return gzip.compress(json.dumps(payload).encode())
 
 
 def emf_lines(output: str) -> list[dict[str, Any]]:
@@ -81,11 +105,14 @@ def alarms(events: EventsStack) -> list[dict[str, Any]]:
 def test_window_yields_count_error_rate_and_percentiles_per_route_and_alerts(
     events_stack: EventsStack, analytics: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    payloads = [access("GET /documents", 200, float(ms)) for ms in range(1, 101)]
-    payloads += [access("POST /documents", 200, 20.0)] * 18
-    payloads += [access("POST /documents", 503, 40.0)] * 2
-    payloads += [b"not json", b'{"route": "GET /x", "status": "abc"}', b"[1]"]
-    payloads += [json.dumps({"level": "ERROR", "event": "boom"}).encode()]
+    payloads = [subscription(access("GET /documents", 200, float(ms))) for ms in range(1, 101)]
+    payloads += [subscription(*[access("POST /documents", 200, 20.0)] * 18)]
+    payloads += [subscription(*[access("POST /documents", 503, 40.0)] * 2)]
+    # Malformed: a record that is no payload, lines that are not access or application lines.
+    payloads += [b"not json", subscription('{"routeKey": "GET /x", "status": "abc"}', "[1]")]
+    payloads += [subscription(json.dumps({"level": "ERROR", "message": "boom"}))]
+    # A control message (sent when the filter is created) carries no lines.
+    payloads += [subscription("CWL CONTROL MESSAGE", message_type="CONTROL_MESSAGE")]
     records = kinesis_batch(events_stack, payloads)
 
     # Two batches in the window, then the final invoke that carries only the state.
@@ -106,7 +133,7 @@ def test_window_yields_count_error_rate_and_percentiles_per_route_and_alerts(
     assert get["LatencyP95"] == pytest.approx(95, rel=0.025)
     assert get["LatencyP99"] == pytest.approx(99, rel=0.025)
     post = metrics["POST /documents"]
-    assert (post["Requests"], post["ErrorRate"]) == (20.0, 10.0)
+    assert (post["Requests"], post["Errors"], post["ErrorRate"]) == (20.0, 2.0, 10.0)
     window_start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp() * 1000
     assert get["_aws"]["Timestamp"] == window_start
     assert get["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Route", "Service"]]
@@ -121,22 +148,12 @@ def test_window_yields_count_error_rate_and_percentiles_per_route_and_alerts(
     assert alarms(events_stack) == []
 
 
-def test_cloudwatch_logs_subscription_payloads_are_read(
+def test_one_subscription_payload_carries_many_lines(
     events_stack: EventsStack, analytics: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subscription = {
-        "messageType": "DATA_MESSAGE",
-        "logGroup": "/aws/lambda/docflow-dev-api",
-        "logEvents": [
-            {
-                "id": str(i),
-                "timestamp": 0,
-                "message": access("GET /documents/{id}", 200, 5).decode(),
-            }
-            for i in range(12)
-        ],
-    }
-    records = kinesis_batch(events_stack, [gzip.compress(json.dumps(subscription).encode())])
+    records = kinesis_batch(
+        events_stack, [subscription(*[access("GET /documents/{id}", 200, 5)] * 12)]
+    )
 
     state = analytics.handler(window_event(records, {}, False), LambdaContext("a"))["state"]
     capsys.readouterr()
@@ -154,7 +171,7 @@ def test_cloudwatch_logs_subscription_payloads_are_read(
 def test_a_failure_reports_its_sequence_number_and_keeps_what_came_before(
     events_stack: EventsStack, analytics: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    records = kinesis_batch(events_stack, [access("GET /a", 200, 1.0)] * 3)
+    records = kinesis_batch(events_stack, [subscription(access("GET /a", 200, 1.0))] * 3)
     import docflow.analytics.service as service
 
     real_add = service.add
@@ -177,17 +194,18 @@ def test_a_failure_reports_its_sequence_number_and_keeps_what_came_before(
 def test_the_campaigns_hostile_records_are_counted_and_the_batch_acknowledged(
     events_stack: EventsStack, analytics: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from docflow.analytics.service import MAX_PAYLOAD_BYTES
+    from shared.events.cloudwatch_logs import MAX_PAYLOAD_BYTES
 
     hostile = [
-        b'{"route": "GET /a", "status": 1e400, "latency_ms": 1}',
-        b'{"route": "GET /a", "status": Infinity, "latency_ms": 1}',
-        b"[" * 50_000 + b"]" * 50_000,
+        subscription('{"routeKey": "GET /a", "status": 1e400, "responseLatency": 1}'),
+        subscription('{"routeKey": "GET /a", "status": Infinity, "responseLatency": 1}'),
+        subscription("[" * 50_000 + "]" * 50_000),
+        b'{"routeKey": "GET /a", "status": "200", "responseLatency": "1"}',  # not a payload
         gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": 5}'),
         # a few hundred KB that expand beyond the bound (the campaign's was 713 KB -> 700 MB)
         gzip.compress(b" " * (MAX_PAYLOAD_BYTES * 2)),
     ]
-    records = kinesis_batch(events_stack, [access("GET /a", 200, 3.0), *hostile])
+    records = kinesis_batch(events_stack, [subscription(access("GET /a", 200, 3.0)), *hostile])
 
     response = analytics.handler(window_event(records, {}, False), LambdaContext("a"))
     capsys.readouterr()

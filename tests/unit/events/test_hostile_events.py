@@ -22,10 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docflow.analytics.model import AccessLine, AlertPolicy, AppLine, MalformedLineError, parse_line
-from docflow.analytics.service import MAX_PAYLOAD_BYTES, Analyzer, lines
+from docflow.analytics.service import Analyzer
 from docflow.documents.events import DocumentEvent
 from shared.batch import process_batch
 from shared.errors import BatchFailedError, InvalidInputError
+from shared.events.cloudwatch_logs import MAX_PAYLOAD_BYTES, LogsPayload, log_lines
 from shared.events.kinesis import KinesisWindowEvent
 from shared.events.payloads import MAX_DEPTH, loads
 from shared.events.s3 import S3Event
@@ -294,7 +295,7 @@ def test_access_lines_with_any_status_or_latency_parse_or_are_malformed(
     route: Any, status: Any, latency: Any
 ) -> None:
     try:
-        line = parse_line({"route": route, "status": status, "latency_ms": latency})
+        line = parse_line({"routeKey": route, "status": status, "responseLatency": latency})
     except MalformedLineError:
         return
     assert isinstance(line, AccessLine)
@@ -302,45 +303,104 @@ def test_access_lines_with_any_status_or_latency_parse_or_are_malformed(
     assert 0 <= line.latency_ms < float("inf")
 
 
-def _read(data: bytes) -> list[Any]:
-    try:
-        return list(lines(data))
-    except MalformedLineError:
-        return []
+def _payload(messages: list[str], message_type: str = "DATA_MESSAGE", **extra: Any) -> bytes:
+    value = {
+        "messageType": message_type,
+        "owner": "123456789012",
+        "logGroup": "/aws/http-api/docflow-dev",
+        "logStream": "api_$default",
+        "subscriptionFilters": ["access-logs"],
+        "logEvents": [
+            {"id": str(i), "timestamp": 1764237600000 + i, "message": m}
+            for i, m in enumerate(messages)
+        ],
+        **extra,
+    }
+    return gzip.compress(json.dumps(value).encode())
+
+
+log_messages = st.lists(
+    json_values.map(lambda v: json.dumps(v, allow_nan=True)) | st.text(max_size=40), max_size=6
+)
+
+
+@FAST
+@given(messages=log_messages)
+def test_a_data_message_yields_one_value_per_log_event_in_order(messages: list[str]) -> None:
+    payload = LogsPayload.from_record(_payload(messages))
+    assert [e.message for e in payload.log_events] == messages
+    assert (payload.log_group, payload.subscription_filters) == (
+        "/aws/http-api/docflow-dev",
+        ("access-logs",),
+    )
+    values = log_lines(_payload(messages))
+    assert values is not None
+    assert len(values) == len(messages)
+    for message, value in zip(messages, values, strict=True):
+        try:
+            expected = loads(message, "line")
+        except InvalidInputError:
+            expected = None
+        assert value == expected
+
+
+@FAST
+@given(messages=log_messages)
+def test_a_control_message_yields_no_lines(messages: list[str]) -> None:
+    assert log_lines(_payload(messages, "CONTROL_MESSAGE")) == []
 
 
 @FAST
 @given(data=st.binary(max_size=300))
-def test_any_record_bytes_are_read_or_malformed(data: bytes) -> None:
-    _read(data)
-    _read(b"\x1f\x8b" + data)  # claims to be gzip
-    _read(gzip.compress(data))
+def test_any_record_bytes_are_a_payload_or_none(data: bytes) -> None:
+    for hostile in (data, b"\x1f\x8b" + data, gzip.compress(data)):
+        values = log_lines(hostile)
+        assert values is None or isinstance(values, list)
 
 
 @FAST
-@given(payload=json_values)
-def test_any_cloudwatch_logs_payload_is_read_or_malformed(payload: Any) -> None:
-    _read(gzip.compress(json.dumps(payload, allow_nan=True).encode()))
-    _read(gzip.compress(json.dumps({"logEvents": payload}, allow_nan=True).encode()))
+@given(payload=json_values, message_type=st.sampled_from(["DATA_MESSAGE", "CONTROL_MESSAGE"]))
+def test_any_json_in_gzip_is_a_payload_or_none(payload: Any, message_type: str) -> None:
+    for value in (
+        payload,
+        {"messageType": message_type, "logEvents": payload},
+        {"messageType": message_type, "logEvents": [payload], "owner": payload},
+    ):
+        data = gzip.compress(json.dumps(value, allow_nan=True).encode())
+        try:
+            LogsPayload.from_record(data)
+        except InvalidInputError:
+            assert log_lines(data) is None
+        else:
+            assert isinstance(log_lines(data), list)
+
+
+@FAST
+@given(cut=st.integers(min_value=0, max_value=200), messages=log_messages)
+def test_a_truncated_payload_is_none(cut: int, messages: list[str]) -> None:
+    whole = _payload(messages)
+    assert log_lines(whole[: min(cut, len(whole) - 1)]) is None
 
 
 def test_hostile_records_from_the_campaign_are_malformed_not_fatal() -> None:
     bomb = gzip.compress(b" " * (MAX_PAYLOAD_BYTES * 4))
+    assert log_lines(bomb) is None
+    assert log_lines(_payload(["x"]) + gzip.compress(b" " * MAX_PAYLOAD_BYTES)) is None
     for hostile in (
-        b'{"route": "GET /a", "status": 1e400, "latency_ms": 1}',
-        b'{"route": "GET /a", "status": Infinity, "latency_ms": 1}',
-        _nested(100_000).encode(),
+        b'{"routeKey": "GET /a", "status": "200", "responseLatency": "1"}',  # not a payload
+        _payload(['{"routeKey": "GET /a", "status": 1e400, "responseLatency": 1}']),
+        _payload(['{"routeKey": "GET /a", "status": Infinity, "responseLatency": 1}']),
+        _payload([_nested(100_000)]),
+        gzip.compress(_nested(100_000).encode()),
         gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": 5}'),
-        bomb,
-        gzip.compress(b'{"logEvents": []}')[:-4],  # truncated
+        gzip.compress(b'{"logEvents": []}'),  # no messageType
+        gzip.compress(gzip.compress(b'{"logEvents": []}')),
+        _payload([])[:-4],  # truncated
     ):
-        try:
-            values = list(lines(hostile))
-        except MalformedLineError:
-            continue
-        for value in values:
-            with pytest.raises(MalformedLineError):
-                parse_line(value)
+        for value in log_lines(hostile) or []:
+            if value is not None:
+                with pytest.raises(MalformedLineError):
+                    parse_line(value)
 
 
 class _NoAlerts:
@@ -365,8 +425,8 @@ def _kinesis(records: list[bytes]) -> KinesisWindowEvent:
 @given(
     hostile=st.lists(
         st.binary(max_size=60).filter(lambda b: not b.startswith(b"\x1f\x8b"))
-        | json_values.map(lambda v: json.dumps(v, allow_nan=True).encode())
-        | st.sampled_from(list(POISON.values())).map(lambda f: f(0).encode()),
+        | json_values.map(lambda v: _payload([json.dumps(v, allow_nan=True)]))
+        | st.sampled_from(list(POISON.values())).map(lambda f: _payload([f(0)])),
         max_size=8,
     ),
     good=st.integers(min_value=0, max_value=5),
@@ -374,15 +434,21 @@ def _kinesis(records: list[bytes]) -> KinesisWindowEvent:
 def test_a_window_batch_with_hostile_records_acknowledges_all_and_counts_the_good_ones(
     hostile: list[bytes], good: int
 ) -> None:
-    access = json.dumps({"route": "GET /docs", "status": 200, "latency_ms": 5}).encode()
+    access = json.dumps({"routeKey": "GET /docs", "status": "200", "responseLatency": "5"})
     analyzer = Analyzer("ns", "docflow", AlertPolicy(5, 1000, 10**9), _NoAlerts(), max_routes=5)
+    batch = _kinesis([_payload([access])] * good + hostile)
+    state = analyzer.resume(batch.state)
 
-    state, response = analyzer.fold(_kinesis([access] * good + hostile))
+    response = process_batch(
+        batch.records,
+        lambda record: analyzer.take(state, log_lines(record.data)),
+        lambda record: record.sequence_number,
+        ordered=True,
+    )
 
     assert response == {"batchItemFailures": []}
     assert state["routes"].get("GET /docs", {"n": 0})["n"] >= good
-    # Every record (one line each, none gzip) is counted once: a request, an app line or
-    # malformed.
+    # Every record (one line each) is counted once: a request, an app line or malformed.
     requests = sum(route["n"] for route in state["routes"].values())
     assert requests + state["app_lines"] + state["malformed"] == good + len(hostile)
 

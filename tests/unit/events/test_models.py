@@ -29,14 +29,20 @@ from shared.events.sqs import Notification, SqsMessage
 
 
 def test_access_and_application_lines_parse_and_nonsense_is_malformed() -> None:
-    assert parse_line({"route": "GET /a", "status": 200, "latency_ms": 3.5}) == AccessLine(
-        "GET /a", 200, 3.5
+    assert parse_line({"routeKey": "GET /a", "status": 200, "responseLatency": 3.5}) == (
+        AccessLine("GET /a", 200, 3.5)
     )
     assert parse_line({"routeKey": "GET /b", "status": "502", "responseLatency": "12"}) == (
         AccessLine("GET /b", 502, 12.0)
     )
-    assert parse_line({"level": "ERROR", "event": "x"}) == AppLine("error")
-    for bad in ([1], {"route": "x"}, {"route": "x", "status": 999, "latency_ms": 1}, {"a": 1}):
+    assert parse_line({"level": "ERROR", "message": "x"}) == AppLine("error")
+    for bad in (
+        [1],
+        {"routeKey": "x"},
+        {"routeKey": "x", "status": "999", "responseLatency": "1"},
+        {"route": "GET /a", "status": 200, "latency_ms": 3.5},  # no longer produced
+        {"a": 1},
+    ):
         with pytest.raises(MalformedLineError):
             parse_line(bad)
 
