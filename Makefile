@@ -126,10 +126,12 @@ checkov-venv: .venv-checkov/bin/checkov ## checkov's own virtual environment
 	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
-# The local stack: embedded AWS on loopback + `sls deploy --stage local` (again on a second run);
+# The local stack: embedded AWS on loopback, then what changed since the last `make up` deployed:
+# `sls deploy --stage local` the first time or when the template's inputs changed, the changed
+# functions' code in place when only code changed, nothing when nothing did (localcloud/changes.py);
 # writes .local/stack.json (endpoints, names, demo API keys). `make down` stops it.
-up: deps ## start the local stack and deploy what changed (.local/stack.json)
-	$(PY) -m localcloud up
+up: deps ## start the local stack and deploy what changed (.local/stack.json; FULL=1: sls deploy)
+	$(PY) -m localcloud up $(if $(FULL),--full)
 
 # Without the venv (removed by hand), the pid file still names the server: stop it if that
 # process is a localcloud server (a stale pid may name another program by now).

@@ -19,13 +19,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (
         ("serve", "run in the foreground"),
         ("start", "run in the background (pid and log under the state directory)"),
-        ("up", "start in the background if needed, sls deploy --stage local, write stack.json"),
+        (
+            "up",
+            "start in the background if needed, deploy what changed (sls deploy --stage local, "
+            "or changed functions' code in place), write stack.json",
+        ),
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
         command.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
         command.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
+        if name == "up":
+            command.add_argument(
+                "--full", action="store_true", help="sls deploy even if only code changed"
+            )
     for name, text in (
         ("stop", "stop the background server"),
         ("down", "stop the background server and forget stack.json"),
@@ -46,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--state-dir", type=Path, default=server.STATE_DIR)
     report.add_argument("--json", action="store_true", help="machine-readable")
     args = parser.parse_args(argv)
-    if args.command in ("serve", "start", "up"):
+    # Importing the patches (and moto) takes seconds: `up` on a running server skips the check.
+    starts = args.command in ("serve", "start") or (
+        args.command == "up" and server.running(args.state_dir) is None
+    )
+    if starts:
         from localcloud.patches import MotoVersionError, check_moto_version
 
         try:
@@ -87,9 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         from localcloud import stack
 
         try:
-            return stack.up(args.state_dir, args.port, args.api_port)
+            return stack.up(args.state_dir, args.port, args.api_port, full=args.full)
         except (server.PortInUseError, RuntimeError) as exc:
-            print(exc, file=sys.stderr)
+            print(
+                f"localcloud: {exc}" if not str(exc).startswith("localcloud") else exc,
+                file=sys.stderr,
+            )
             return 1
     if args.command == "down":
         from localcloud import stack

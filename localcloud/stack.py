@@ -7,18 +7,21 @@ needs to `.local/stack.json`, printing the same as a short table.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import time
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import yaml
 
-from localcloud import runtime, server
+from localcloud import changes, runtime, server
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILE = "stack.json"
@@ -110,19 +113,35 @@ def shell_exports(state_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def deploy(endpoint_url: str, stage: str = "local") -> float:
-    """Run `sls deploy --stage <stage>` against the embedded AWS; returns seconds taken."""
+def deploy(
+    endpoint_url: str,
+    stage: str = "local",
+    progress: Callable[[str], None] | None = None,
+    sls: Path = ROOT / "node_modules" / ".bin" / "sls",
+) -> float:
+    """Run `sls deploy --stage <stage>` against the embedded AWS; returns seconds taken.
+
+    With `progress`, each line osls prints is passed on as it comes (quiet otherwise). A
+    failure raises `DeployError` with osls' own error block, which a tail of its output can
+    miss.
+    """
     started = time.monotonic()
-    finished = subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "sls"), "deploy", "--stage", stage],
+    process = subprocess.Popen(
+        [str(sls), "deploy", "--stage", stage],
         cwd=ROOT,
         env=deploy_environment(endpoint_url),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         text=True,
-        check=False,
     )
-    if finished.returncode != 0:
-        output = (finished.stdout + "\n" + finished.stderr).strip().splitlines()
+    assert process.stdout is not None  # stdout=PIPE above
+    output = []
+    for line in process.stdout:
+        output.append(line.rstrip("\n"))
+        if progress is not None and line.strip():
+            progress(line.rstrip())
+    if process.wait() != 0:
         raise DeployError("sls deploy failed:\n" + "\n".join(error_block(output) or output[-30:]))
     return time.monotonic() - started
 
@@ -198,14 +217,7 @@ def describe(info: dict[str, Any], state_dir: Path, stage: str = "local") -> dic
     """What a client needs, read from the deployed stack (never from serverless.yml guesses)."""
     endpoint_url = info["endpoint_url"]
     config = yaml.safe_load((ROOT / "config" / f"{stage}.yml").read_text())
-    service = yaml.safe_load(
-        "\n".join(
-            line
-            for line in (ROOT / "serverless.yml").read_text().splitlines()
-            if line.startswith("service:")
-        )
-    )["service"]
-    stack_name = f"{service}-{stage}"
+    stack_name = _stack_name(stage)
     outputs, resources = _stack_resources(endpoint_url, stack_name)
     by_type: dict[str, dict[str, str]] = {}
     for resource in resources:
@@ -266,22 +278,130 @@ def check_config(stage: str) -> None:
         raise DeployError("\n".join(f"{finding.where}: {finding.message}" for finding in findings))
 
 
-def up(state_dir: Path, port: int, api_port: int, stage: str = "local") -> int:
+class Progress:
+    """`make up`'s phases, each line with the seconds since the start."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started = clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def __call__(self, message: str) -> None:
+        print(f"[{self.elapsed():5.1f}s] {message}", flush=True)
+
+
+def _stack_name(stage: str) -> str:
+    service = yaml.safe_load(
+        "\n".join(
+            line
+            for line in (ROOT / "serverless.yml").read_text().splitlines()
+            if line.startswith("service:")
+        )
+    )["service"]
+    return f"{service}-{stage}"
+
+
+def _deployed_stack_id(endpoint_url: str, stack_name: str) -> str | None:
+    cfn = _client("cloudformation", endpoint_url)
+    try:
+        (found,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except cfn.exceptions.ClientError:
+        return None
+    return None if str(found["StackStatus"]).startswith("DELETE") else str(found["StackId"])
+
+
+def _code_sha256(endpoint_url: str) -> dict[str, str]:
+    """Lambda's CodeSha256 of every deployed function, by name."""
+    found: dict[str, str] = {}
+    for page in _client("lambda", endpoint_url).get_paginator("list_functions").paginate():
+        found.update({fn["FunctionName"]: fn["CodeSha256"] for fn in page["Functions"]})
+    return found
+
+
+def _update_code(
+    endpoint_url: str, record: changes.Record, names: tuple[str, ...], progress: Progress
+) -> None:
+    """The changed functions' code replaced in place (UpdateFunctionCode), as
+    `sls deploy function -f NAME` does."""
+    client = _client("lambda", endpoint_url)
+    for name in names:
+        try:
+            content, package = changes.build(ROOT, record.packages[name])
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DeployError(f"cannot build {name}'s package: {exc}") from exc
+        try:
+            answer = client.update_function_code(
+                FunctionName=package.function_name, ZipFile=content
+            )
+        except client.exceptions.ClientError as exc:
+            raise DeployError(
+                f"UpdateFunctionCode {package.function_name} was refused: "
+                f"{exc.response['Error'].get('Message', exc)}"
+            ) from exc
+        record.packages[name] = dataclasses.replace(package, code_sha256=answer["CodeSha256"])
+        progress(f"{name}: code updated ({len(content) / 1024:.0f} KB zipped)")
+
+
+_HOW = {
+    "full": "sls deploy --stage {stage}",
+    "code": "updating the changed functions' code in place",
+    "none": "nothing to deploy",
+}
+
+
+def up(state_dir: Path, port: int, api_port: int, stage: str = "local", full: bool = False) -> int:
+    """Start the embedded AWS if needed and bring the stack to what the tree says, by the
+    quickest faithful way (localcloud.changes): a full deploy, code in place, or nothing."""
+    progress = Progress()
     check_config(stage)
+    progress(f"config/{stage}.yml checked")
     info = server.running(state_dir)
-    started = time.monotonic()
     if info is None:
+        progress("starting the embedded AWS")
         info = server.start_background("127.0.0.1", port, api_port, state_dir)
-    start_s = time.monotonic() - started
-    print(
-        f"localcloud: embedded AWS at {info['endpoint_url']}; deploying stage {stage}...",
-        flush=True,
+        progress(f"embedded AWS at {info['endpoint_url']} (HTTP APIs at {info['api_url']})")
+    else:
+        progress(f"embedded AWS running at {info['endpoint_url']}")
+    endpoint_url = info["endpoint_url"]
+    stack_name = _stack_name(stage)
+    template = changes.template_digest(ROOT)
+    record = changes.Record.load(state_dir)
+    plan = (
+        changes.Plan("full", "asked for (--full)")
+        if full
+        else changes.plan(
+            ROOT,
+            record,
+            info,
+            _deployed_stack_id(endpoint_url, stack_name),
+            template,
+            _code_sha256(endpoint_url),
+        )
     )
-    deploy_s = deploy(info["endpoint_url"], stage)
+    progress(f"{plan.reason}: {_HOW[plan.kind].format(stage=stage)}")
+    deploy_started = progress.elapsed()
+    if plan.kind == "full":
+        changes.forget(state_dir)  # a deploy that fails part-way leaves no record to trust
+        deploy(endpoint_url, stage, progress=lambda line: progress(f"  sls | {line}"))
+        stack_id = _deployed_stack_id(endpoint_url, stack_name)
+        if stack_id is None:
+            raise DeployError(f"sls deploy finished but the stack {stack_name} is not there")
+        record = changes.after_full_deploy(
+            ROOT, info, stack_id, template, _code_sha256(endpoint_url)
+        )
+        record.save(state_dir)
+    elif plan.kind == "code":
+        assert record is not None  # a code plan is made from a record
+        _update_code(endpoint_url, record, plan.functions, progress)
+        record.save(state_dir)
+    deploy_s = progress.elapsed() - deploy_started
     stack = describe(info, state_dir, stage)
-    stack["timings_s"] = {"start": round(start_s, 2), "deploy": round(deploy_s, 2)}
+    stack["deployed"] = {"how": plan.kind, "reason": plan.reason, "functions": list(plan.functions)}
+    stack["timings_s"] = {"deploy": round(deploy_s, 2), "up": round(progress.elapsed(), 2)}
     (state_dir / STACK_FILE).write_text(json.dumps(stack, indent=2) + "\n")
-    print(f"localcloud: deployed in {deploy_s:.1f} s; {state_dir / STACK_FILE}:")
+    progress(f"up to date ({plan.kind} deploy: {deploy_s:.1f} s); {state_dir / STACK_FILE}:")
     print(table(stack))
     print("localcloud: point sls, the AWS CLI and boto3 at it (then: npx sls info --stage local):")
     print(f"  {setup_line(state_dir)}")
@@ -304,5 +424,6 @@ def setup_line(state_dir: Path) -> str:
 def down(state_dir: Path) -> int:
     stopped = server.stop_background(state_dir)
     (state_dir / STACK_FILE).unlink(missing_ok=True)
+    changes.forget(state_dir)
     print("localcloud: stopped" if stopped else "localcloud: not running")
     return 0

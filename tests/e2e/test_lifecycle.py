@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localcloud import runtime, server, stack
+from localcloud import changes, runtime, server, stack
 from tests.e2e.conftest import LocalStack, _free_port
 from tests.processing_samples import csv_bytes
 
@@ -107,7 +108,9 @@ def test_sls_remove_then_up_deploys_a_stack_that_works(lifecycle: Lifecycle) -> 
 def test_the_line_make_up_prints_makes_sls_info_show_the_local_api(lifecycle: Lifecycle) -> None:
     """One line in the user's own shell, then osls as against AWS: `sls info` lists the URL
     where the API answers (an execute-api URL would resolve to AWS)."""
-    (setup,) = [line.strip() for line in lifecycle.printed.splitlines() if "eval " in line]
+    (setup,) = [
+        line.strip() for line in lifecycle.printed.splitlines() if line.strip().startswith("eval ")
+    ]
     description = json.loads((lifecycle.state_dir / stack.STACK_FILE).read_text())
     environ = {
         name: value
@@ -133,6 +136,58 @@ def test_the_line_make_up_prints_makes_sls_info_show_the_local_api(lifecycle: Li
     assert "execute-api" not in shown.stdout
     answer = requests.get(f"{description['api_url']}/documents", timeout=30)
     assert answer.status_code == 401  # the API answers there (and wants a key)
+
+
+def test_an_up_with_nothing_changed_deploys_nothing(lifecycle: Lifecycle) -> None:
+    again = lifecycle.up()
+
+    assert "nothing changed since the last deploy: nothing to deploy" in lifecycle.printed
+    assert again.description["deployed"] == {
+        "how": "none",
+        "reason": "nothing changed since the last deploy",
+        "functions": [],
+    }
+
+
+def test_code_built_in_place_is_osls_package_and_goes_live(
+    lifecycle: Lifecycle, tmp_path: Path
+) -> None:
+    """Every function's package built from the tree is byte for byte the one osls deployed;
+    a changed handler sent in place answers at once; the next `up` notices code it did not
+    deploy and puts the tree's back."""
+    local = lifecycle.up()
+    record = changes.Record.load(lifecycle.state_dir)
+    assert record is not None
+    lambda_ = local.client("lambda")
+    deployed = {
+        fn["FunctionName"]: fn["CodeSha256"] for fn in lambda_.list_functions()["Functions"]
+    }
+    assert {
+        name: changes.build(ROOT, package)[1].code_sha256 == deployed[package.function_name]
+        for name, package in record.packages.items()
+    } == dict.fromkeys(record.packages, True)
+
+    # A one-line change to the api handler, in a copy of the tree (the checkout is shared).
+    tree = tmp_path / "tree"
+    for name in ("handlers", "docflow", "shared"):
+        shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+    repack = Path("plugins/python-packaging/python/repack.py")
+    (tree / repack).parent.mkdir(parents=True)
+    shutil.copy(ROOT / repack, tree / repack)
+    handler = tree / "handlers" / "api.py"
+    handler.write_text(handler.read_text() + 'ACTOR = "api-changed-in-place"\n')
+    content, _ = changes.build(tree, record.packages["api"])
+    lambda_.update_function_code(FunctionName=record.packages["api"].function_name, ZipFile=content)
+
+    document_id = local.upload("in-place.csv", "text/csv", b"a,b\n1,2\n")
+    read = local.api("GET", f"/documents/{document_id}").json()
+    assert read["history"][0]["actor"] == "api-changed-in-place"
+
+    restored = lifecycle.up()
+    assert restored.description["deployed"]["how"] == "code"
+    assert restored.description["deployed"]["functions"] == ["api"]
+    document_id = restored.upload("restored.csv", "text/csv", b"a,b\n1,2\n")
+    assert restored.api("GET", f"/documents/{document_id}").json()["history"][0]["actor"] == "api"
 
 
 def test_down_stops_the_server_and_frees_its_ports(lifecycle: Lifecycle) -> None:

@@ -89,3 +89,33 @@ def test_env_without_python_312_says_so_and_stops_the_shells_and(tmp_path: Path)
 
     assert (shown.returncode, shown.stdout) == (1, "")
     assert shown.stderr.startswith("localcloud: Python 3.12 (the Lambda runtime) was not found")
+
+
+def test_a_failed_deploy_shows_its_progress_then_the_error_itself(tmp_path: Path) -> None:
+    """osls prints its error block before more output (a tail could miss it): the failure
+    names the error, and each line was passed on as it came."""
+    fake = tmp_path / "sls"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "echo 'Deploying docflow to stage local'\n"
+        "echo 'Error:'\n"
+        "echo 'CREATE_FAILED: ApiLambdaFunction (AWS::Lambda::Function)'\n"
+        "echo 'Resource handler returned message: \"Memory size 99999 is over 10240\"'\n"
+        "echo\n"
+        "echo 'View the full error: https://example.invalid'\n"
+        + "echo 'a line of noise'\n" * 40
+        + "exit 1\n"
+    )
+    fake.chmod(0o755)
+    seen: list[str] = []
+
+    with pytest.raises(stack.DeployError) as failed:
+        stack.deploy("http://127.0.0.1:1", progress=seen.append, sls=fake)
+
+    assert str(failed.value) == (
+        "sls deploy failed:\n"
+        "CREATE_FAILED: ApiLambdaFunction (AWS::Lambda::Function)\n"
+        'Resource handler returned message: "Memory size 99999 is over 10240"'
+    )
+    assert seen[:2] == ["Deploying docflow to stage local", "Error:"]
+    assert len(seen) == 45
