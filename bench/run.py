@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("coldstart", "packaging", "processing", "consumers", "local_stack", "load")
+BENCHMARKS = ("coldstart", "packaging", "processing", "consumers", "local_stack", "load", "devloop")
 
 
 def main(argv: list[str]) -> int:

@@ -291,6 +291,8 @@ def plan(
         return Plan("full", "an input of the template changed (serverless.yml, config/, ...)")
     changed = []
     for name, package in sorted(record.packages.items()):
+        if package.function_name not in code_sha256:
+            return Plan("full", f"the function {package.function_name} is not deployed")
         files = package_files(root, package.patterns)
         if tuple(files) != package.files:
             gained = sorted(set(files) - set(package.files))

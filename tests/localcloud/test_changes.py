@@ -120,6 +120,7 @@ def test_code_replaced_by_hand_is_deployed_again(tree: Path) -> None:
         ({"stack_id": None}, "the stack is not deployed (sls remove?)"),
         ({"stack_id": "arn:stack/docflow-local/2"}, "the stack was deployed again outside"),
         ({"template": "another"}, "an input of the template changed"),
+        ({"code_sha256": {}}, "the function docflow-local-api is not deployed"),
     ],
 )
 def test_what_the_template_or_the_server_lost_needs_a_full_deploy(
