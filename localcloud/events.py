@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import hashlib
 import json
 import sys
@@ -266,21 +267,40 @@ def kinesis_window(
     at: datetime,
     window_seconds: int,
     first_sequence: int,
+    lines_per_record: int = 10,
 ) -> dict[str, Any]:
-    """The last invocation of a tumbling window (Kinesis records of JSON log lines): the
-    function folds the lines and, since it is final, publishes the window's metrics."""
+    """The last invocation of a tumbling window: Kinesis records as the HTTP API access log's
+    subscription filter writes them (CloudWatch Logs DATA_MESSAGE payloads, gzip JSON, of up
+    to `lines_per_record` lines each); the function folds the lines and, since it is final,
+    publishes the window's metrics."""
     shard = "shardId-000000000000"
     start = at - timedelta(seconds=at.timestamp() % window_seconds)
+    # The stream is <service>-<stage>-logs; its access log group /aws/http-api/<service>-<stage>.
+    prefix = stream_arn.rsplit("/", 1)[-1].removesuffix("-logs")
+    stamp = int(at.timestamp() * 1000)
     records = []
-    for index, line in enumerate(lines):
+    for index, first in enumerate(range(0, len(lines), lines_per_record)):
         sequence = str(first_sequence + index)
+        payload = {
+            "messageType": "DATA_MESSAGE",
+            "owner": account,
+            "logGroup": f"/aws/http-api/{prefix}",
+            "logStream": "$default",
+            "subscriptionFilters": [f"{prefix}-access-log-analytics"],
+            "logEvents": [
+                {"id": str(first + offset), "timestamp": stamp, "message": json.dumps(line)}
+                for offset, line in enumerate(lines[first : first + lines_per_record])
+            ],
+        }
+        # mtime=0: the same event gives the same bytes (the samples in events/ stay stable).
+        data = gzip.compress(json.dumps(payload).encode(), mtime=0)
         records.append(
             {
                 "kinesis": {
                     "kinesisSchemaVersion": "1.0",
-                    "partitionKey": str(line.get("route", "app")),
+                    "partitionKey": "$default",
                     "sequenceNumber": sequence,
-                    "data": base64.b64encode(json.dumps(line).encode()).decode(),
+                    "data": base64.b64encode(data).decode(),
                     "approximateArrivalTimestamp": round(at.timestamp(), 3),
                 },
                 "eventSource": "aws:kinesis",
@@ -324,12 +344,19 @@ def scheduled(
 
 
 def access_lines(routes: list[str]) -> list[dict[str, Any]]:
-    """A window's worth of access lines, in the shape docflow.analytics reads."""
+    """A window's worth of access lines in the HTTP API stage's format (serverless.yml
+    provider.logs.httpApi: every value a string, "-" where API Gateway has none)."""
     lines = []
     for index in range(20):
         route = routes[index % len(routes)]
         lines.append(
-            {"route": route, "status": 500 if index == 7 else 200, "latency_ms": 12.5 + index}
+            {
+                "requestId": f"sample{index:010d}=",
+                "routeKey": route,
+                "status": "500" if index == 7 else "200",
+                "responseLatency": str(12 + index),
+                "owner": "-",
+            }
         )
     return lines
 

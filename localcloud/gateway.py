@@ -6,7 +6,10 @@ and IAM-policy responses) and the integrated function through the same runner as
 invocation, and maps the answer back to HTTP as an HTTP API does. Requests go to the API whose id
 prefixes the Host header (`<apiId>.execute-api.localhost`), else to the most recently deployed API.
 Bodies over API Gateway's 10 MB and events or answers over Lambda's 6 MB are refused as they
-are there (`localcloud.limits`).
+are there (`localcloud.limits`). Each request, answered or refused, writes one access log line
+to the stage's log group in the stage's format (`AccessLogSettings`, its `$context.*`
+variables substituted as API Gateway does, "-" where a value is unknown), so subscriptions on
+that group see the traffic.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ TEXT_TYPES = re.compile(
     r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|.*\+json|.*\+xml)"
 )
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_-]+)*)")
 
 
 class _ReplyError(Exception):
@@ -100,6 +104,10 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+def new_request_id() -> str:
+    return base64.b32encode(uuid.uuid4().bytes)[:16].decode()
+
+
 def build_event(
     api_id: str,
     api: dict[str, Any],
@@ -107,6 +115,8 @@ def build_event(
     environ: dict[str, Any],
     path_parameters: dict[str, str],
     body: bytes = b"",
+    request_id: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The payload format 2.0 event API Gateway sends for this request with this body."""
     headers = _headers(environ)
@@ -114,7 +124,7 @@ def build_event(
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     domain = headers.get("host", "localhost")
     event: dict[str, Any] = {
         "version": "2.0",
@@ -134,7 +144,7 @@ def build_event(
                 "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"),
                 "userAgent": headers.get("user-agent", ""),
             },
-            "requestId": base64.b32encode(uuid.uuid4().bytes)[:16].decode(),
+            "requestId": request_id or new_request_id(),
             "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -281,8 +291,83 @@ def _request_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+def render_access_log(template: str, variables: dict[str, str]) -> str:
+    """The stage's access log format with its `$context.*` variables substituted; "-" for one
+    that is unknown for this request (JSON-escaped: the format is a JSON object)."""
+
+    def value(found: re.Match[str]) -> str:
+        text = variables.get(found.group(1))
+        return "-" if text is None or text == "" else json.dumps(text)[1:-1]
+
+    return _CONTEXT_VARIABLE.sub(value, template)
+
+
+def _access_log_target(api: dict[str, Any]) -> tuple[str, str, str, str] | None:
+    """(account, region, log group, format) of the $default stage's access logs, if any."""
+    stage = (api.get("stages") or {}).get("$default") or {}
+    settings = stage.get("AccessLogSettings") or {}
+    destination, template = settings.get("DestinationArn"), settings.get("Format")
+    if not isinstance(destination, str) or not isinstance(template, str):
+        return None
+    # arn:aws:logs:REGION:ACCOUNT:log-group:NAME, with or without a trailing ":*"
+    parts = destination.split(":", 5)
+    if len(parts) < 6 or not parts[5].startswith("log-group:"):
+        return None
+    group = parts[5].removeprefix("log-group:").removesuffix(":*")
+    return parts[4], parts[3], group, template
+
+
+def _write_access_log(api_id: str, api: dict[str, Any], variables: dict[str, str]) -> None:
+    from localcloud.patches import logs
+
+    target = _access_log_target(api)
+    if target is None:
+        return
+    account, region, group, template = target
+    line = render_access_log(template, variables)
+    logs.write(account, region, group, f"{api_id}_$default", [line])
+
+
+def _variables(
+    environ: dict[str, Any],
+    api_id: str,
+    request_id: str,
+    now: datetime,
+    event: dict[str, Any] | None,
+) -> dict[str, str]:
+    """The `$context` variables known before the route runs."""
+    headers = _headers(environ)
+    variables = {
+        "requestId": request_id,
+        "extendedRequestId": request_id,
+        "apiId": api_id,
+        "stage": "$default",
+        "domainName": headers.get("host", ""),
+        "httpMethod": environ.get("REQUEST_METHOD", ""),
+        "path": environ.get("PATH_INFO", "/"),
+        "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": str(int(now.timestamp() * 1000)),
+        "identity.sourceIp": environ.get("REMOTE_ADDR", ""),
+        "identity.userAgent": headers.get("user-agent", ""),
+        "routeKey": "-",
+    }
+    if event is not None:
+        variables["routeKey"] = str(event.get("routeKey", "-"))
+        authorizer = (event["requestContext"].get("authorizer") or {}).get("lambda") or {}
+        for key, value in authorizer.items():
+            if isinstance(value, str | int | float | bool):
+                variables[f"authorizer.{key}"] = str(value)
+    return variables
+
+
 def application(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
     started = time.monotonic()
+    now = datetime.now(UTC)
+    request_id = new_request_id()
+    api_id, api, event = "", None, None
+    integration_ms: float | None = None
+    gateway_error = ""
     try:
         body = _request_body(environ)
         api_id, api = _select_api(environ.get("HTTP_HOST", ""))
@@ -294,25 +379,43 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> list[
         if found is None:
             raise _ReplyError(404, "Not Found")
         route, path_parameters = found
-        event = build_event(api_id, api, route["RouteKey"], environ, path_parameters, body)
+        event = build_event(
+            api_id, api, route["RouteKey"], environ, path_parameters, body, request_id, now
+        )
         _authorize(api, route, event)
         integration = api["integrations"].get(str(route.get("Target", "")).rpartition("/")[2])
         if integration is None:
             raise _ReplyError(500, "Internal Server Error")
         method, _, path = route["RouteKey"].partition(" ")
+        invoked = time.monotonic()
         answer, failed = _invoke(
             _function_arn(integration.get("IntegrationUri", "")),
             event,
             _source_arn(event, f"$default/{method}{path}"),
         )
+        integration_ms = (time.monotonic() - invoked) * 1000
         if failed:
             raise _ReplyError(500, "Internal Server Error")
         status, headers, body = to_http(answer)
     except _ReplyError as reply:
         status, headers = reply.status, [("content-type", "application/json")]
-        body = json.dumps({"message": str(reply)}).encode()
-    headers.append(("apigw-requestid", uuid.uuid4().hex[:16]))
-    headers.append(("x-localcloud-ms", f"{(time.monotonic() - started) * 1000:.0f}"))
+        gateway_error = str(reply)
+        body = json.dumps({"message": gateway_error}).encode()
+    latency_ms = (time.monotonic() - started) * 1000
+    headers.append(("apigw-requestid", request_id))
+    headers.append(("x-localcloud-ms", f"{latency_ms:.0f}"))
+    if api is not None:
+        variables = _variables(environ, api_id, request_id, now, event)
+        variables |= {
+            "status": str(status),
+            "responseLatency": str(round(latency_ms)),
+            "responseLength": str(len(body)),
+            "error.message": gateway_error,
+        }
+        if integration_ms is not None:
+            variables["integrationLatency"] = str(round(integration_ms))
+            variables["integrationStatus"] = "200"
+        _write_access_log(api_id, api, variables)
     from http import HTTPStatus
 
     try:

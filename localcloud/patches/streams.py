@@ -66,6 +66,7 @@ class _Source:
     build: Callable[[Any], dict[str, Any]]
     identifier: Callable[[dict[str, Any]], str]
     info_key: str
+    arrival: Callable[[Any], float] | None = None  # epoch seconds; Kinesis only
 
 
 class _Position:
@@ -73,6 +74,13 @@ class _Position:
         self.index = index
         self.attempts = 0
         self.not_before = 0.0
+        # With a tumbling window: the open window's start (epoch seconds) and its state.
+        self.window_start: float | None = None
+        self.window_state: Any = {}
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 _POLLERS: list[StreamPoller] = []
@@ -163,6 +171,7 @@ class StreamPoller(Poller):
                                 ),
                                 identifier=lambda record: str(record["kinesis"]["sequenceNumber"]),
                                 info_key="KinesisBatchInfo",
+                                arrival=lambda item: float(item.created_at),
                             )
                             self._deliver(account_id, region, source, mapping.function_arn, mapping)
 
@@ -179,7 +188,11 @@ class StreamPoller(Poller):
         if position is None:
             latest = str(mapping.starting_position or "TRIM_HORIZON").upper() == "LATEST"
             position = self._positions[key] = _Position(len(source.records) if latest else 0)
-        if position.index >= len(source.records) or time.monotonic() < position.not_before:
+        windowed = bool(getattr(mapping, "tumbling_window", None)) and source.arrival is not None
+        pending_close = windowed and position.window_start is not None
+        if time.monotonic() < position.not_before:
+            return
+        if position.index >= len(source.records) and not pending_close:
             return
         fn = get_backend(account_id, region).get_function(function_arn)
         # Lambda's poller reads the stream with the function's role (checked at deploy time too).
@@ -194,7 +207,13 @@ class StreamPoller(Poller):
         ):
             return
         batch = source.records[position.index : position.index + int(mapping.batch_size or 100)]
-        event = {"Records": [source.build(item) for item in batch]}
+        event: dict[str, Any] = {"Records": [source.build(item) for item in batch]}
+        size = int(getattr(mapping, "tumbling_window", None) or 0)
+        if size and source.arrival is not None:
+            in_window = self._window(position, source, batch, size, event)
+            if in_window is None:
+                return
+            batch = in_window
         result = awslambda._run(fn, json.dumps(event))
         failed_at = 0
         if result.function_error is None:
@@ -207,6 +226,13 @@ class StreamPoller(Poller):
                     identifier = str(failure.get("itemIdentifier"))
                     if identifier in identifiers:
                         failed_at = min(failed_at, identifiers.index(identifier))
+            if size and source.arrival is not None:
+                answer = json.loads(result.payload) if result.payload else None
+                state = answer.get("state") if isinstance(answer, dict) else None
+                if event.get("isFinalInvokeForWindow"):
+                    position.window_start, position.window_state = None, {}
+                else:
+                    position.window_state = state if isinstance(state, dict) else {}
             if failed_at == len(batch):
                 position.index += len(batch)
                 position.attempts = 0
@@ -218,9 +244,12 @@ class StreamPoller(Poller):
         limit = mapping.max_retry_attempts
         if limit is not None and int(limit) >= 0 and position.attempts > int(limit):
             remaining = event["Records"][failed_at:]
-            self._give_up(
-                mapping, function_arn, source, remaining, position.attempts, result.request_id
-            )
+            if remaining:
+                self._give_up(
+                    mapping, function_arn, source, remaining, position.attempts, result.request_id
+                )
+            elif event.get("isFinalInvokeForWindow"):
+                position.window_start, position.window_state = None, {}  # the window is lost
             position.index += len(remaining)
             position.attempts = 0
             self._wake.set()
@@ -228,6 +257,44 @@ class StreamPoller(Poller):
         position.not_before = time.monotonic() + min(
             2.0 ** (position.attempts - 1), MAX_BACKOFF_SECONDS
         )
+
+    @staticmethod
+    def _window(
+        position: _Position, source: _Source, batch: list[Any], size: int, event: dict[str, Any]
+    ) -> list[Any] | None:
+        """Make `event` a tumbling-window invocation, as Lambda does for a mapping with
+        TumblingWindowInSeconds; the records it carries, or None when there is nothing to send.
+
+        Windows are aligned to multiples of their size since the epoch and hold the records
+        that arrived in them. Each invocation gets the window, its records so far and the state
+        the previous one returned; once the window is over, a final invocation
+        (`isFinalInvokeForWindow`, no records) closes it, and the next window starts empty.
+        """
+        assert source.arrival is not None
+        now = time.time()
+        if batch and position.window_start is None:
+            first = source.arrival(batch[0])
+            position.window_start = first - first % size
+            position.window_state = {}
+        start = position.window_start
+        if start is None:
+            return None  # no window open and nothing arrived
+        end = start + size
+        inside = [item for item in batch if source.arrival(item) < end]
+        if not inside and now < end:
+            return None  # the window is still open and its next records are not there yet
+        event.update(
+            {
+                "window": {"start": _iso(start), "end": _iso(end)},
+                "state": position.window_state,
+                "shardId": source.shard_id,
+                "eventSourceARN": event["Records"][0]["eventSourceARN"] if inside else "",
+                "isFinalInvokeForWindow": not inside,
+                "isWindowTerminatedEarly": False,
+            }
+        )
+        event["Records"] = event["Records"][: len(inside)]
+        return inside
 
     @staticmethod
     def _give_up(

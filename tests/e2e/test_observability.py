@@ -1,14 +1,20 @@
 """Observability on the local stack (issue 13): the functions' log groups read as Lambda's do,
-with lines that CloudWatch Logs Insights (and Powertools' documented queries) understand."""
+with lines that CloudWatch Logs Insights (and Powertools' documented queries) understand; the
+HTTP API's access log reaches the analytics through its subscription filter and the Kinesis
+stream, and the analytics' per-route figures become CloudWatch metrics. Nothing here writes to
+the stream: only API traffic does."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import yaml
 
+from localcloud import stack
 from tests.e2e.conftest import LocalStack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -74,3 +80,60 @@ def test_the_api_log_group_holds_powertools_json_lines_and_lambda_report_lines(
     assert request_id in {report["id"] for report in reports}
     # The first invocation of an environment reports its init, as Lambda does.
     assert any(report.group(0).find("Init Duration") > 0 for report in reports)
+
+
+def _analytics_config() -> dict[str, Any]:
+    config = yaml.safe_load((stack.ROOT / "config" / "local.yml").read_text())
+    return dict(config["analytics"])
+
+
+def test_after_api_traffic_cloudwatch_lists_the_analytics_per_route_metrics(
+    local_stack: LocalStack,
+) -> None:
+    config = _analytics_config()
+    since = datetime.now(UTC) - timedelta(seconds=int(config["windowSeconds"]))
+    sent = 6
+    for _ in range(sent):
+        assert local_stack.api("GET", "/documents").status_code == 200
+    cloudwatch = local_stack.client("cloudwatch")
+    route = [{"Name": "Route", "Value": "GET /documents"}, {"Name": "Service", "Value": "docflow"}]
+
+    def requests_counted() -> float:
+        # The window closes after windowSeconds; its metrics are dated at its start.
+        answer = cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "requests",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": config["namespace"],
+                            "MetricName": "Requests",
+                            "Dimensions": route,
+                        },
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                }
+            ],
+            StartTime=since - timedelta(minutes=1),
+            EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        )
+        return float(sum(answer["MetricDataResults"][0]["Values"]))
+
+    counted = wait_for(lambda: requests_counted() >= sent, timeout=3 * config["windowSeconds"])
+    assert counted
+    listed = cloudwatch.list_metrics(Namespace=config["namespace"], Dimensions=route)["Metrics"]
+    assert {m["MetricName"] for m in listed} >= {
+        "Requests",
+        "Errors",
+        "ErrorRate",
+        "LatencyP50",
+        "LatencyP95",
+        "LatencyP99",
+    }
+    # Each metric is listed once (name, namespace, dimensions), however many windows it had.
+    assert len(listed) == len({m["MetricName"] for m in listed})
+    # The access lines went through the stage's log group, in its format.
+    group = f"/aws/http-api/{local_stack.description['stack']}"
+    line = json.loads(_events(local_stack, group)[-1]["message"])
+    assert set(line) >= {"requestId", "routeKey", "status", "responseLatency", "owner"}

@@ -10,8 +10,10 @@ import ast
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -64,6 +66,15 @@ def handler(event, context):
         {"itemIdentifier": r["kinesis"]["sequenceNumber"]}
         for r, item in zip(event["Records"], items) if item == "poison"]}
 """
+WINDOWED = """
+import base64, json
+def handler(event, context):
+    items = [base64.b64decode(r["kinesis"]["data"]).decode() for r in event["Records"]]
+    state = {"items": (event.get("state") or {}).get("items", []) + items}
+    print("window", json.dumps({"window": event["window"], "final": event["isFinalInvokeForWindow"],
+                                "items": items, "state": event.get("state")}))
+    return {"state": state, "batchItemFailures": []}
+"""
 AUTHORIZER = """
 def handler(event, context):
     ok = event["headers"].get("authorization") == "good"
@@ -104,7 +115,7 @@ GRANTS: list[dict[str, Any]] = [
             "kinesis:GetShardIterator",
             "kinesis:ListShards",
         ],
-        "Resource": _arn("kinesis", "stream/lc-logs"),
+        "Resource": [_arn("kinesis", "stream/lc-logs"), _arn("kinesis", "stream/lc-windowed")],
     },
     {
         "Effect": "Allow",
@@ -298,6 +309,22 @@ def template() -> dict[str, Any]:
                     "DestinationConfig": {
                         "OnFailure": {"Destination": {"Fn::GetAtt": ["KinesisFailures", "Arn"]}}
                     },
+                },
+            },
+            "Windowed": _function(WINDOWED, "windowed"),
+            "WindowedStream": {
+                "Type": "AWS::Kinesis::Stream",
+                "Properties": {"Name": "lc-windowed", "ShardCount": 1},
+            },
+            "WindowedMapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["WindowedStream", "Arn"]},
+                    "FunctionName": {"Fn::GetAtt": ["Windowed", "Arn"]},
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": 2,
+                    "TumblingWindowInSeconds": 3,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 },
             },
             "StreamTable": {
@@ -767,6 +794,46 @@ def test_kinesis_poller_sends_batches_and_checkpoints_at_the_failed_record(
         "c",
         "d",
     ]
+
+
+def test_a_tumbling_window_carries_its_state_and_ends_with_a_final_invocation(
+    cloud: Cloud, outputs: dict[str, str]
+) -> None:
+    kinesis, logs = cloud.client("kinesis"), cloud.client("logs")
+
+    def invocations() -> list[dict[str, Any]]:
+        try:
+            events = logs.filter_log_events(logGroupName="/aws/lambda/lc-windowed")["events"]
+        except logs.exceptions.ResourceNotFoundException:  # before the first invocation
+            return []
+        return [
+            json.loads(e["message"].removeprefix("window "))
+            for e in events
+            if e["message"].startswith("window ")
+        ]
+
+    # Three records in one window: Lambda sends them in batches of two, then, once the
+    # window is over, a final invocation with no records and the state the last one returned.
+    while time.time() % 3 > 1.5:  # all three inside one window
+        time.sleep(0.1)
+    kinesis.put_records(
+        StreamName="lc-windowed",
+        Records=[{"Data": d.encode(), "PartitionKey": "p"} for d in ("a", "b", "c")],
+    )
+    seen = wait_for(lambda: (found := invocations()) and found[-1]["final"] and found)
+    assert [(i["items"], i["final"]) for i in seen] == [
+        (["a", "b"], False),
+        (["c"], False),
+        ([], True),
+    ]
+    assert [i["state"] for i in seen] == [{}, {"items": ["a", "b"]}, {"items": ["a", "b", "c"]}]
+    (window,) = {json.dumps(i["window"]) for i in seen}
+    start, end = (
+        datetime.fromisoformat(json.loads(window)[k].replace("Z", "+00:00"))
+        for k in ("start", "end")
+    )
+    assert (end - start).total_seconds() == 3
+    assert start.timestamp() % 3 == 0  # windows are aligned to their size
 
 
 def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from docflow.documents.events import DocumentEvent
 from localcloud import events
 from localcloud.__main__ import main as localcloud_main
+from shared.events.cloudwatch_logs import LogsPayload, log_lines
 from shared.events.http import HttpRequest
 from shared.events.kinesis import KinesisWindowEvent
 from shared.events.s3 import S3Event
@@ -173,7 +174,10 @@ def test_a_stream_change_is_the_documents_item_with_its_previous_status() -> Non
 
 def test_a_log_window_is_the_final_invocation_of_a_tumbling_window() -> None:
     window = KinesisWindowEvent.from_event(events.samples()["stream-analytics.json"])
-    lines = [json.loads(record.data) for record in window.records]
+    # Each record is what the access log's subscription filter delivers.
+    payloads = [LogsPayload.from_record(record.data) for record in window.records]
+    assert {p.log_group for p in payloads} == {"/aws/http-api/docflow-local"}
+    lines = [line for record in window.records for line in log_lines(record.data) or []]
 
     assert window.is_final
     assert window.state == {}
@@ -182,7 +186,7 @@ def test_a_log_window_is_the_final_invocation_of_a_tumbling_window() -> None:
         "2026-11-27T14:46:00.000Z",
     )
     assert len(lines) == 20
-    assert sum(line["status"] >= 500 for line in lines) == 1
+    assert sum(int(line["status"]) >= 500 for line in lines) == 1
 
 
 @pytest.mark.parametrize("function", ["digest", "sweep"])
