@@ -4,8 +4,12 @@
 working day: two owners upload documents through the HTTP API over real HTTP, send the
 bytes to the presigned S3 POSTs, and watch each document move through the workflows. It
 prints a timeline per document (status, the function that moved it, time since the
-previous step) and a summary, and exits non-zero if any document ends in a status other
-than the one expected.
+previous step) and a summary. Then the log analytics: a short game day (the api function may
+not read the documents table for a few requests, which answer 500), the per-route windows the
+analytics made of the whole demo's traffic (CloudWatch metrics, from the HTTP API's access log
+through its subscription filter and the Kinesis stream) and the alert the alarm topic received.
+It exits non-zero if any document ends in a status other than the one expected, or the alert
+does not arrive.
 
     python -m scripts.demo [--stack .local/stack.json] [--timeout 180] [--record]
 """
@@ -20,6 +24,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ import yaml
 from bench.common import write_results
 from docflow.intake.scan import EICAR
 from docflow.webhooks.model import SIGNATURE_HEADER, verify
+from scripts import observability
 
 FINAL = {"processed", "rejected", "quarantined", "failed"}
 HTTP_TIMEOUT_S = 30
@@ -310,6 +316,71 @@ class FanOut:
         return emails == expected and signed == expected and lake >= len(cases)
 
 
+class Analytics:
+    """What the log analytics made of the demo's traffic, and the page an outage raises."""
+
+    ROUTE = "GET /documents/{id}"
+
+    def __init__(self, stack: dict[str, Any]) -> None:
+        self.stack = stack
+        config = yaml.safe_load(Path(f"config/{stack['stage']}.yml").read_text())["analytics"]
+        self.namespace = str(config["namespace"])
+        self.window_s = int(config["windowSeconds"])
+        self.outage_requests = int(config["alert"]["minRequests"]) + 5
+        self.since = datetime.now(UTC)
+        self.since -= timedelta(seconds=self.since.timestamp() % self.window_s)
+        topic = observability.stack_resource(self.client, stack["stack"], "AlarmTopic")
+        self.inbox = observability.AlarmInbox(self.client, topic, f"{stack['stack']}-demo-pages")
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.stack["endpoint_url"],
+            region_name=self.stack["region"],
+            aws_access_key_id="localcloud",
+            aws_secret_access_key="localcloud",  # noqa: S106 - the embedded AWS takes any
+        )
+
+    def game_day(self, client: Client, case: Case) -> None:
+        """Requests for one document while the api function may not read the table."""
+        table = self.stack["tables"]["DocumentsTable"]
+        table_arn = f"arn:aws:dynamodb:{self.stack['region']}:123456789012:table/{table}"
+        # The whole outage inside one window, so that window holds enough requests to judge.
+        while time.time() % self.window_s > self.window_s / 2:
+            time.sleep(0.2)
+        failed = 0
+        with observability.ReadOutage(self.client, f"{self.stack['stack']}-api", table_arn):
+            for _ in range(self.outage_requests):
+                try:
+                    client.call(case.owner, "GET", f"/documents/{case.document_id}")
+                except RuntimeError:
+                    failed += 1
+        print(
+            "\nlog analytics:\n  game day: the api function may not read the documents table;"
+            f" {failed} of {self.outage_requests} reads of {case.document_id} answered 5xx"
+        )
+
+    def report(self) -> bool:
+        """The closed windows of the demo's traffic, and the alert; False if none arrived."""
+        print(f"  waiting for the window to close ({self.window_s} s windows)...")
+        alert = self.inbox.wait_for(self.ROUTE, timeout_s=3 * self.window_s + 30)
+        rows = observability.window_figures(
+            self.client, self.namespace, "docflow", self.since, self.window_s
+        )
+        print(f"  windows (CloudWatch {self.namespace}, from the HTTP API's access log):")
+        for line in observability.format_windows(rows):
+            print(line)
+        if alert is None:
+            print(f"  no alert for {self.ROUTE} reached the alarm topic")
+            return False
+        window = alert["window"]
+        print(
+            f"  alert on the alarm topic: {alert['route']}: {'; '.join(alert['reasons'])}"
+            f" (window {window['start']} to {window['end']})"
+        )
+        return True
+
+
 def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
     stack = _load_stack(stack_path)
     keys = {
@@ -320,6 +391,7 @@ def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
     client = Client(stack["api_url"], keys)
     cases = scenario(processing=bool(stack.get("state_machine_arn")))
     fanout = FanOut(stack) if "SubscribersTable" in stack.get("tables", {}) else None
+    analytics = Analytics(stack)
     owners = ", ".join(sorted({c.owner for c in cases}))
     print(f"docflow demo: {len(cases)} documents from {owners} through {stack['api_url']}")
     if fanout is not None:
@@ -328,7 +400,10 @@ def run(stack_path: Path, timeout_s: float, record: bool = False) -> int:
     since = time.time() - 60  # X-Ray selects a trace by its first segment's start
     try:
         failures = _play(client, cases, fanout, timeout_s, record)
+        analytics.game_day(client, cases[0])
+        failures += not analytics.report()
     finally:
+        analytics.inbox.close()
         if fanout is not None:
             fanout.unsubscribe()
     failures += not trace_waterfall(stack, cases, since)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from localcloud import stack
+from scripts import observability
 from tests.e2e.conftest import LocalStack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +139,31 @@ def test_after_api_traffic_cloudwatch_lists_the_analytics_per_route_metrics(
     group = f"/aws/http-api/{local_stack.description['stack']}"
     line = json.loads(_events(local_stack, group)[-1]["message"])
     assert set(line) >= {"requestId", "routeKey", "status", "responseLatency", "owner"}
+
+
+def test_an_error_rate_over_the_threshold_pages_the_alarm_topic(local_stack: LocalStack) -> None:
+    config = _analytics_config()
+    window_s = int(config["windowSeconds"])
+    name = local_stack.description["stack"]
+    document_id = local_stack.upload("outage.csv", "text/csv", b"id,amount\nA-1,2.00\n")
+    table = local_stack.description["tables"]["DocumentsTable"]
+    table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}"
+    topic_arn = observability.stack_resource(local_stack.client, name, "AlarmTopic")
+    wanted = int(config["alert"]["minRequests"]) + 5
+    with observability.AlarmInbox(local_stack.client, topic_arn, "e2e-alarm-inbox") as inbox:
+        # All of the outage inside one window, however long the requests take.
+        while time.time() % window_s > window_s / 2:
+            time.sleep(0.2)
+        with observability.ReadOutage(local_stack.client, f"{name}-api", table_arn):
+            statuses = [
+                local_stack.api("GET", f"/documents/{document_id}").status_code
+                for _ in range(wanted)
+            ]
+        assert statuses == [500] * wanted
+        assert local_stack.api("GET", f"/documents/{document_id}").status_code == 200
+        alert = inbox.wait_for("GET /documents/{id}", timeout_s=3 * window_s)
+    assert alert is not None, "no analytics alert reached the alarm topic"
+    assert alert["stage"] == "local"
+    assert any(reason.startswith("error rate") for reason in alert["reasons"]), alert
+    assert alert["stats"]["errors"] >= wanted
+    assert alert["stats"]["requests"] >= alert["stats"]["errors"]
