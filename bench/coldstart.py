@@ -13,7 +13,10 @@ issue's bound for tracing on is <= 1.25.
 
 Warm: in one process, a decorated no-op handler against the same bare function.
 
-    python -m bench.coldstart [--runs N]
+    python -m bench.coldstart [--runs N] [--section init|cold|warm]... [--function NAME]...
+
+(`python bench/coldstart.py` works too.) A run restricted by --section or --function prints
+its numbers and leaves bench/results/coldstart.json, which holds whole runs only, alone.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import time
 from typing import Any
 
 import yaml
+
+if __package__ in (None, ""):  # run as a path: the project root is not on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import (
     ROOT,
@@ -119,8 +125,11 @@ def template_functions() -> dict[str, str]:
     return found
 
 
-def init(runs: int) -> dict[str, Any]:
-    """Import each function's handler, then one client; against the client alone."""
+def init(runs: int, only: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Import each function's handler, then one client; against the client alone.
+
+    `only` names the functions to measure (every function of the template when empty).
+    """
     _compile_ahead()
     env = site_environment(
         {**os.environ, **ENV, **required_environment(), "DOCFLOW_TRACING": "false"}, lambda_site()
@@ -128,7 +137,11 @@ def init(runs: int) -> dict[str, Any]:
     env.pop("AWS_ENDPOINT_URL", None)
     variants = {"baseline": CLIENT}
     variants.update(
-        {name: f"import {module}\n{CLIENT}\n" for name, module in template_functions().items()}
+        {
+            name: f"import {module}\n{CLIENT}\n"
+            for name, module in template_functions().items()
+            if not only or name in only
+        }
     )
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(runs):  # interleaved, so drift on a shared machine hits all alike
@@ -249,13 +262,49 @@ def warm(iterations: int = 2000, repeats: int = 7) -> dict[str, Any]:
     }
 
 
+SECTIONS = ("init", "cold", "warm")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--section", action="append", choices=SECTIONS, help="measure only this (repeatable)"
+    )
+    parser.add_argument(
+        "--function", action="append", metavar="NAME", help="init of this function only"
+    )
     args = parser.parse_args()
-    results = {"init": init(args.runs), "cold": cold(args.runs), "warm": warm()}
-    path = write_results("coldstart", results)
-    init_results = results["init"]
+    known = template_functions()
+    unknown = sorted(set(args.function or ()) - set(known))
+    if unknown:
+        parser.error(
+            f"unknown function(s) {', '.join(unknown)}; the template has {', '.join(known)}"
+        )
+    sections = args.section or list(SECTIONS)
+    whole = sections == list(SECTIONS) and not args.function
+    results: dict[str, Any] = {}
+    if "init" in sections:
+        results["init"] = init(args.runs, frozenset(args.function or ()))
+        _print_init(results["init"])
+    if "cold" in sections:
+        results["cold"] = cold(args.runs)
+        _print_cold(results["cold"])
+    if "warm" in sections:
+        results["warm"] = warm()
+        w = results["warm"]
+        print(
+            f"decorator warm overhead: {w['overhead_us']} us/invocation ({w['ratio']}x a bare call)"
+        )
+    if whole:
+        print(f"results: {write_results('coldstart', results)}")
+    else:
+        print("a partial run: bench/results/coldstart.json left as it was")
+
+
+def _print_init(init_results: dict[str, Any]) -> None:
     print(
         f"init baseline (import boto3 + one client): {init_results['baseline_cpu_ms']} ms CPU, "
         f"{init_results['baseline_wall_ms']} ms wall"
@@ -265,7 +314,9 @@ def main() -> None:
             f"{name:24} init {row['cpu_ms']:8.1f} ms CPU  ratio {row['cpu_ratio']:.3f}   "
             f"wall {row['wall_ms']:8.1f} ms  ratio {row['wall_ratio']:.3f}"
         )
-    cold_results = results["cold"]
+
+
+def _print_cold(cold_results: dict[str, Any]) -> None:
     print(
         f"cold baseline (import boto3 + one client): {cold_results['baseline_cpu_ms']} ms CPU, "
         f"{cold_results['baseline_ms']} ms wall"
@@ -276,9 +327,6 @@ def main() -> None:
             f"{row['tracing_cpu_ratio']:.3f}   wall ratio {row['ratio']:.3f}, tracing on "
             f"{row['tracing_ratio']:.3f}"
         )
-    w = results["warm"]
-    print(f"decorator warm overhead: {w['overhead_us']} us/invocation ({w['ratio']}x a bare call)")
-    print(f"results: {path}")
 
 
 if __name__ == "__main__":

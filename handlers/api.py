@@ -11,7 +11,6 @@ from docflow.api.auth import KeyRing, Principal
 from docflow.api.store import S3Presigner
 from docflow.documents.store import DocumentStore
 from docflow.documents.workflow import Tasks
-from docflow.processing import approval
 from shared import errors, secrets
 from shared import logging as shared_logging
 from shared.events.http import HttpRequest
@@ -44,6 +43,17 @@ policy = service.UploadPolicy(
 ACTOR = "api"
 
 Route = Callable[[Principal, HttpRequest], tuple[int, dict[str, Any]]]
+
+
+def _decide(who: Principal, request: HttpRequest) -> tuple[int, dict[str, Any]]:
+    # Imported on the first decision: most requests are uploads and reads, and every cold
+    # start pays for what this module imports.
+    from docflow.processing import approval
+
+    document_id = service.parse_document_id(request.path_parameters.get("id", ""))
+    return 200, approval.decide(who, document_id, request.json(), store, tasks, ACTOR)
+
+
 ROUTES: dict[str, Route] = {
     "POST /documents": lambda who, req: (
         201,
@@ -54,17 +64,7 @@ ROUTES: dict[str, Route] = {
         service.get_document(who, req.path_parameters.get("id", ""), store),
     ),
     "GET /documents": lambda who, req: (200, service.list_documents(who, req.query, store)),
-    "POST /documents/{id}/decision": lambda who, req: (
-        200,
-        approval.decide(
-            who,
-            service.parse_document_id(req.path_parameters.get("id", "")),
-            req.json(),
-            store,
-            tasks,
-            ACTOR,
-        ),
-    ),
+    "POST /documents/{id}/decision": _decide,
 }
 
 

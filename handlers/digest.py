@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from docflow.documents.store import StatusIndex
+from docflow.documents.index import StatusIndex
 from docflow.notify.store import SesMailer
 from docflow.schedules.service import build_digest, send_digest
 from shared.events.schedule import ScheduledEvent

@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 from docflow.documents.events import DocumentEvents
-from docflow.documents.store import DocumentStore, StatusIndex
+from docflow.documents.index import StatusIndex
+from docflow.documents.store import DocumentStore
 from docflow.documents.workflow import Workflow
 from docflow.schedules.model import parse_rules
 from docflow.schedules.service import Sweeper, SweepPolicy

@@ -92,18 +92,6 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
-class IndexEntry:
-    """A document as the `by_status` index shows it (status, updated_at and a few facts)."""
-
-    document_id: str
-    status: str
-    updated_at: str
-    owner: str = ""
-    filename: str = ""
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
 class Document:
     document_id: str
     owner: str

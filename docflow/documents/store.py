@@ -1,11 +1,12 @@
-"""DynamoDB persistence of document records: the only module that reads or writes the table.
+"""DynamoDB persistence of document records: the only module that writes the table.
 
 One item per document (`document_id`), with the status history as a list on the item, the
 approval (task token, reasons, decision) as a map and the sweep's re-drive count beside them.
 Listing by owner and status uses the `by_owner` index, whose sort key
 `status_created` (`<status>#<created_at>#<id>`) moves with every status change; the sweep and
-the digest query the `by_status` index (`StatusIndex`). Every write is conditional on the
-status the document was read in (see `model.TRANSITIONS`), so a stale step cannot rewind it.
+the digest query the `by_status` index (`docflow.documents.index`, read-only). Every write is
+conditional on the status the document was read in (see `model.TRANSITIONS`), so a stale step
+cannot rewind it.
 """
 
 from __future__ import annotations
@@ -13,21 +14,19 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from docflow.documents.model import (
     TRANSITIONS,
     Document,
     HistoryEntry,
-    IndexEntry,
     Status,
     now_iso,
 )
 from shared import aws, errors
 
 OWNER_INDEX = "by_owner"
-STATUS_INDEX = "by_status"
 
 
 def to_attr(value: Any) -> dict[str, Any]:
@@ -293,99 +292,6 @@ class DocumentStore:
         self._update(
             document_id, {"execution_arn": execution_arn}, what="recording the re-driven execution"
         )
-
-
-class StatusIndex:
-    """Queries on the documents table's `by_status` index (status, updated_at).
-
-    An index rather than a scan: the sweep runs every few minutes and asks for the few
-    documents in a non-final status older than a cutoff; a scan would read every document
-    ever stored each time, its cost growing with history instead of with stuck documents.
-    """
-
-    def __init__(
-        self, table_name: str, client_factory: Callable[[], Any] = lambda: aws.client("dynamodb")
-    ) -> None:
-        self.table_name = table_name
-        self._client_factory = client_factory
-
-    def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        request = {"TableName": self.table_name, "IndexName": STATUS_INDEX, **request}
-        while True:
-            with aws.translated(f"querying the {STATUS_INDEX} index"):
-                response = self._client_factory().query(**request)
-            yield response
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def count(self, status: str, *, since: str | None = None) -> int:
-        condition, values = self._condition(status, since=since)
-        return sum(
-            int(page.get("Count", 0))
-            for page in self._query(
-                {
-                    "KeyConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values,
-                    "Select": "COUNT",
-                }
-            )
-        )
-
-    def entries(
-        self,
-        status: str,
-        *,
-        before: str | None = None,
-        since: str | None = None,
-        limit: int = 100,
-        newest_first: bool = False,
-    ) -> list[IndexEntry]:
-        condition, values = self._condition(status, before=before, since=since)
-        found: list[IndexEntry] = []
-        for page in self._query(
-            {
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": values,
-                "ScanIndexForward": not newest_first,
-                "Limit": limit,
-            }
-        ):
-            found.extend(_entry(item) for item in page.get("Items", []))
-            if len(found) >= limit:
-                break
-        return found[:limit]
-
-    @staticmethod
-    def _condition(
-        status: str, *, before: str | None = None, since: str | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        values: dict[str, Any] = {":status": {"S": status}}
-        condition = "#status = :status"
-        if before is not None:
-            condition += " AND updated_at < :before"
-            values[":before"] = {"S": before}
-        elif since is not None:
-            condition += " AND updated_at >= :since"
-            values[":since"] = {"S": since}
-        return condition, values
-
-
-def _entry(item: dict[str, Any]) -> IndexEntry:
-    def text(name: str) -> str | None:
-        value = item.get(name, {}).get("S")
-        return str(value) if value is not None else None
-
-    return IndexEntry(
-        document_id=text("document_id") or "",
-        status=text("status") or "",
-        updated_at=text("updated_at") or "",
-        owner=text("owner") or "",
-        filename=text("filename") or "",
-        reason=text("reason"),
-    )
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:

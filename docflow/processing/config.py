@@ -1,18 +1,27 @@
-"""Settings of the processing functions, from the environment (values from the stage config)."""
+"""Settings of the processing functions, from the environment (values from the stage config).
+
+The image limits, the CSV schema and the policy rules are built when a task asks for them,
+and their modules imported then: the seven task functions share these settings, and one
+that never transforms or checks policy (approval, finalize, reject, compensate) keeps the
+image, CSV and policy code off its init (bench/coldstart.py measures it).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from docflow.documents.events import DocumentEvents
 from docflow.documents.objects import S3Objects
 from docflow.documents.store import DocumentStore
-from docflow.processing.images import ImageLimits
-from docflow.processing.policy import PolicyRules
-from docflow.processing.service import Processing, ProcessingConfig
-from docflow.processing.tables import CsvSchema
+from docflow.processing.service import Processing
 from shared.settings import Settings, SettingsError, env
+
+if TYPE_CHECKING:
+    from docflow.processing.images import ImageLimits
+    from docflow.processing.policy import PolicyRules
+    from docflow.processing.tables import CsvSchema
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -32,30 +41,41 @@ class ProcessingSettings(Settings):
     sender_allow_list: tuple[str, ...] = env("POLICY_SENDER_ALLOW_LIST", ("*",))
     approval_timeout_seconds: int = env("APPROVAL_TIMEOUT_SECONDS", 86_400)
 
-    def processing_config(self) -> ProcessingConfig:
+    def __post_init__(self) -> None:
+        # Read at init, though only the policy task uses it: a malformed threshold fails
+        # every function's start, naming the variable, not the first CSV that needs it.
+        self._threshold()
+
+    def _threshold(self) -> Decimal:
         try:
-            threshold = Decimal(self.amount_threshold)
+            return Decimal(self.amount_threshold)
         except InvalidOperation as exc:
             raise SettingsError(
                 f"environment variable POLICY_AMOUNT_THRESHOLD is malformed: "
                 f"{self.amount_threshold!r} is not a number"
             ) from exc
-        return ProcessingConfig(
-            bucket=self.documents_bucket,
-            image_limits=ImageLimits(
-                self.image_max_pixels, self.thumbnail_size, self.web_max_size, self.web_quality
-            ),
-            csv_schema=CsvSchema(
-                tuple(c.strip().lower() for c in self.csv_required_columns),
-                self.csv_amount_column or None,
-                self.csv_date_column or None,
-            ),
-            rules=PolicyRules(
-                threshold,
-                self.image_max_bytes,
-                frozenset(self.sender_allow_list),
-            ),
-            approval_timeout_seconds=self.approval_timeout_seconds,
+
+    def image_limits(self) -> ImageLimits:
+        from docflow.processing.images import ImageLimits
+
+        return ImageLimits(
+            self.image_max_pixels, self.thumbnail_size, self.web_max_size, self.web_quality
+        )
+
+    def csv_schema(self) -> CsvSchema:
+        from docflow.processing.tables import CsvSchema
+
+        return CsvSchema(
+            tuple(c.strip().lower() for c in self.csv_required_columns),
+            self.csv_amount_column or None,
+            self.csv_date_column or None,
+        )
+
+    def policy_rules(self) -> PolicyRules:
+        from docflow.processing.policy import PolicyRules
+
+        return PolicyRules(
+            self._threshold(), self.image_max_bytes, frozenset(self.sender_allow_list)
         )
 
 
@@ -65,6 +85,6 @@ def build(settings: ProcessingSettings, actor: str = "processing") -> Processing
         documents=DocumentStore(settings.documents_table),
         objects=S3Objects(),
         events=DocumentEvents(settings.events_topic_arn),
-        config=settings.processing_config(),
+        config=settings,
         actor=actor,
     )

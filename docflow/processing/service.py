@@ -17,13 +17,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docflow.documents.events import DocumentEvents, EventType
 from docflow.documents.model import FINAL_STATUSES, Document, Status, now_iso
 from docflow.documents.objects import S3Objects
 from docflow.documents.store import DocumentStore
-from docflow.processing import images, tables
 from docflow.processing.model import (
     JOBS,
     Job,
@@ -36,24 +35,16 @@ from docflow.processing.model import (
     rejection_reason,
     short_reason,
 )
-from docflow.processing.policy import PolicyFacts, PolicyRules, evaluate
 from shared import errors
 from shared.logging import get_logger
 
+if TYPE_CHECKING:
+    from docflow.processing.config import ProcessingSettings
+
 log = get_logger(__name__)
 
-HEADER_SAMPLE_BYTES = tables.HEADER_SAMPLE_BYTES
 HANDOVER_SECONDS = 60.0
 SPOOL_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ProcessingConfig:
-    bucket: str
-    image_limits: images.ImageLimits
-    csv_schema: tables.CsvSchema
-    rules: PolicyRules
-    approval_timeout_seconds: int
 
 
 def _age_seconds(timestamp: str) -> float:
@@ -75,7 +66,9 @@ class Processing:
     documents: DocumentStore
     objects: S3Objects
     events: DocumentEvents
-    config: ProcessingConfig
+    # The image, CSV and policy code is imported by the tasks that use it (extract,
+    # transform, check_policy), not here: every task function loads this module at init.
+    config: ProcessingSettings
     actor: str = "processing"
 
     # -- helpers ---------------------------------------------------------------------------
@@ -124,7 +117,7 @@ class Processing:
         """
         document = self._document(document_id)
         if document.status in {Status.FAILED, Status.REJECTED}:
-            self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+            self.objects.delete_prefix(self.config.documents_bucket, output_prefix(document_id))
             if document.status is Status.REJECTED:
                 log.info("output_discarded", document_id=document_id, status=str(document.status))
                 return True
@@ -155,14 +148,18 @@ class Processing:
 
     def _facts(self, source: ProcessingInput) -> dict[str, Any]:
         if source.kind is Kind.IMAGE:
+            from docflow.processing import images
+
             data = self.objects.read(source.bucket, source.key, source.version_id)
-            return images.inspect_image(data, self.config.image_limits).to_dict()
+            return images.inspect_image(data, self.config.image_limits()).to_dict()
         if source.kind is Kind.CSV:
+            from docflow.processing import tables
+
             header = tables.read_header(
                 self.objects.chunks(
-                    source.bucket, source.key, source.version_id, HEADER_SAMPLE_BYTES
+                    source.bucket, source.key, source.version_id, tables.HEADER_SAMPLE_BYTES
                 ),
-                self.config.csv_schema,
+                self.config.csv_schema(),
             )
             return {"delimiter": header.delimiter, "columns": list(header.columns)}
         return {}
@@ -184,10 +181,12 @@ class Processing:
     def _transform(self, source: ProcessingInput, job: Job) -> dict[str, Any]:
         if job is Job.RECORDS:
             return self._records(source)
+        from docflow.processing import images
+
         data = self.objects.read(source.bucket, source.key, source.version_id)
-        rendition = images.render(data, job.value, self.config.image_limits)
+        rendition = images.render(data, job.value, self.config.image_limits())
         key = output_key(source.document_id, f"{job.value}.{rendition.extension}")
-        self.objects.put(self.config.bucket, key, rendition.data, rendition.content_type)
+        self.objects.put(self.config.documents_bucket, key, rendition.data, rendition.content_type)
         if self._discard_if_abandoned(source.document_id):
             return {"job": job.value, "discarded": True}
         log.info(
@@ -206,6 +205,8 @@ class Processing:
         }
 
     def _records(self, source: ProcessingInput) -> dict[str, Any]:
+        from docflow.processing import tables
+
         # Spooled to /tmp beyond a few MB: a million rows never sit in memory, and nothing is
         # uploaded until the whole file validated, so a failure leaves no partial output.
         with (
@@ -214,16 +215,18 @@ class Processing:
         ):
             summary = tables.normalise_csv(
                 self.objects.chunks(source.bucket, source.key, source.version_id),
-                self.config.csv_schema,
+                self.config.csv_schema(),
                 lambda line: records_file.write(line.encode("utf-8")),
                 lambda line: errors_file.write(line.encode("utf-8")),
             )
             records_key = output_key(source.document_id, "records.jsonl")
             errors_key = output_key(source.document_id, "errors.jsonl")
             self.objects.upload(
-                self.config.bucket, records_key, records_file, "application/x-ndjson"
+                self.config.documents_bucket, records_key, records_file, "application/x-ndjson"
             )
-            self.objects.upload(self.config.bucket, errors_key, errors_file, "application/x-ndjson")
+            self.objects.upload(
+                self.config.documents_bucket, errors_key, errors_file, "application/x-ndjson"
+            )
         if self._discard_if_abandoned(source.document_id):
             return {"job": Job.RECORDS.value, "discarded": True}
         log.info(
@@ -241,13 +244,15 @@ class Processing:
         }
 
     def check_policy(self, source: ProcessingInput, outputs: list[Any]) -> dict[str, Any]:
+        from docflow.processing.policy import PolicyFacts, evaluate
+
         document = self._document(source.document_id)
         total: Decimal | None = None
         for output in outputs:
             if isinstance(output, dict) and output.get("total_amount") is not None:
                 total = Decimal(str(output["total_amount"]))
         decision = evaluate(
-            self.config.rules, PolicyFacts(document.owner, source.kind, source.size, total)
+            self.config.policy_rules(), PolicyFacts(document.owner, source.kind, source.size, total)
         )
         log.info(
             "policy_checked",
@@ -315,7 +320,7 @@ class Processing:
         if isinstance(approval, dict) and approval.get("decision"):
             results["approval"] = _without_token(approval)
         self.objects.put(
-            self.config.bucket,
+            self.config.documents_bucket,
             results["manifest"],
             json.dumps({"document_id": source.document_id, **results}, default=str).encode(),
             "application/json",
@@ -380,7 +385,9 @@ class Processing:
             raise errors.ConflictError(
                 f"already_final: document {document_id} is {document.status}, cannot reject it"
             )
-        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+        removed = self.objects.delete_prefix(
+            self.config.documents_bucket, output_prefix(document_id)
+        )
         recorded = document.reason or reason
         self.events.publish(
             EventType.REJECTED,
@@ -430,7 +437,9 @@ class Processing:
                     document, Status.FAILED, self.actor, reason=reason, fields=fields
                 )
             reason = document.reason or reason
-        removed = self.objects.delete_prefix(self.config.bucket, output_prefix(document_id))
+        removed = self.objects.delete_prefix(
+            self.config.documents_bucket, output_prefix(document_id)
+        )
         self.events.publish(
             EventType.FAILED,
             document_id,

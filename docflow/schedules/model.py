@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from docflow.documents.model import FINAL_STATUSES, IndexEntry, Status
-from docflow.notify.model import Email
+from docflow.documents.index import IndexEntry
+from docflow.documents.model import FINAL_STATUSES, Status
+
+if TYPE_CHECKING:
+    from docflow.notify.model import Email
 
 Action = Literal["redrive", "fail"]
 _ACTIONS: frozenset[str] = frozenset({"redrive", "fail"})
@@ -69,6 +72,9 @@ class Digest:
     waiting: list[IndexEntry] = field(default_factory=list)
 
     def email(self, sender_label: str, recipients: tuple[str, ...]) -> list[Email]:
+        # Imported here: the sweep shares this module and never sends an e-mail.
+        from docflow.notify.model import Email
+
         lines = [
             f"docflow {self.stage} digest, {self.generated_at}",
             "",

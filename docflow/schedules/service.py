@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from docflow.documents.events import EventType
-from docflow.documents.model import Document, IndexEntry, Status
-from docflow.notify.model import Email
+from docflow.documents.index import IndexEntry
+from docflow.documents.model import Document, Status
 from docflow.schedules.model import Digest, SweepRule, iso, sweep_action
 from shared import errors
 from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from docflow.notify.model import Email
 
 log = get_logger(__name__)
 
