@@ -13,7 +13,16 @@ issue's bound for tracing on is <= 1.25.
 
 Warm: in one process, a decorated no-op handler against the same bare function.
 
-    python -m bench.coldstart [--runs N] [--section init|cold|warm]... [--function NAME]...
+Instructions (`--section instructions`, not in a default run: about 20 s of valgrind per
+function): the init variants once each under valgrind's cachegrind, counting the
+instructions each process executes. CPU time on a shared 2-core machine moved by +-5 % between
+runs of the same code here, as much as the margin the target leaves; the instruction count is
+the same on every run (PYTHONHASHSEED fixed), so it says whether a change made init lighter.
+It counts user-space work only (no system calls, no cache misses): a guide beside the CPU
+ratio, not a replacement. Written to bench/results/coldstart_instructions.json.
+
+    python -m bench.coldstart [--runs N] [--section init|cold|warm|instructions]...
+                              [--function NAME]...
 
 (`python bench/coldstart.py` works too.) A run restricted by --section or --function prints
 its numbers and leaves bench/results/coldstart.json, which holds whole runs only, alone.
@@ -26,8 +35,11 @@ import compileall
 import os
 import py_compile
 import re
+import shutil
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import yaml
@@ -168,6 +180,69 @@ def init(runs: int, only: frozenset[str] = frozenset()) -> dict[str, Any]:
     }
 
 
+# What a function's init adds to the baseline that is not its own: the shared package alone.
+FLOOR = "shared.handler"
+_INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def instructions(only: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Instructions executed by each init variant (one valgrind run each: deterministic)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--section instructions needs valgrind (apt-get install valgrind)")
+    _compile_ahead()
+    env = site_environment(
+        {
+            **os.environ,
+            **ENV,
+            **required_environment(),
+            "DOCFLOW_TRACING": "false",
+            "PYTHONHASHSEED": "0",
+        },
+        lambda_site(),
+    )
+    env.pop("AWS_ENDPOINT_URL", None)
+    variants = {"baseline": CLIENT, "shared package alone": f"import {FLOOR}\n{CLIENT}\n"}
+    variants.update(
+        {
+            name: f"import {module}\n{CLIENT}\n"
+            for name, module in template_functions().items()
+            if not only or name in only
+        }
+    )
+
+    def count(code: str) -> int:
+        command = [
+            valgrind,
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+        ]
+        done = subprocess.run(
+            [*command, sys.executable, *ISOLATED, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found = _INSTRUCTIONS.search(done.stderr)
+        if found is None:
+            raise SystemExit(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
+        return int(found[1].replace(",", ""))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        counts = dict(zip(variants, pool.map(count, variants.values()), strict=True))
+    baseline = counts.pop("baseline")
+    return {
+        "baseline_instructions": baseline,
+        "functions": {
+            name: {"instructions": value, "ratio": round(value / baseline, 3)}
+            for name, value in counts.items()
+        },
+    }
+
+
 def _handler_code(module: str, event: str) -> str:
     return f"import {module} as m\n{CONTEXT}m.handler({event}, C())\n{CLIENT}\n"
 
@@ -263,6 +338,7 @@ def warm(iterations: int = 2000, repeats: int = 7) -> dict[str, Any]:
 
 
 SECTIONS = ("init", "cold", "warm")
+OPTIONAL_SECTIONS = ("instructions",)
 
 
 def main() -> None:
@@ -271,7 +347,10 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument(
-        "--section", action="append", choices=SECTIONS, help="measure only this (repeatable)"
+        "--section",
+        action="append",
+        choices=SECTIONS + OPTIONAL_SECTIONS,
+        help="measure only this (repeatable)",
     )
     parser.add_argument(
         "--function", action="append", metavar="NAME", help="init of this function only"
@@ -298,6 +377,11 @@ def main() -> None:
         print(
             f"decorator warm overhead: {w['overhead_us']} us/invocation ({w['ratio']}x a bare call)"
         )
+    if "instructions" in sections:
+        counted = instructions(frozenset(args.function or ()))
+        _print_instructions(counted)
+        if not args.function:
+            print(f"results: {write_results('coldstart_instructions', counted)}")
     if whole:
         print(f"results: {write_results('coldstart', results)}")
     else:
@@ -314,6 +398,13 @@ def _print_init(init_results: dict[str, Any]) -> None:
             f"{name:24} init {row['cpu_ms']:8.1f} ms CPU  ratio {row['cpu_ratio']:.3f}   "
             f"wall {row['wall_ms']:8.1f} ms  ratio {row['wall_ratio']:.3f}"
         )
+
+
+def _print_instructions(counted: dict[str, Any]) -> None:
+    baseline = counted["baseline_instructions"]
+    print(f"init baseline (import boto3 + one client): {baseline:,} instructions")
+    for name, row in counted["functions"].items():
+        print(f"{name:24} init {row['instructions']:>15,} instructions  ratio {row['ratio']:.3f}")
 
 
 def _print_cold(cold_results: dict[str, Any]) -> None:
