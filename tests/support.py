@@ -12,7 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 import yaml
+from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
@@ -112,6 +114,18 @@ def lambda_role(*statements: dict[str, Any], name: str | None = None) -> dict[st
             {"PolicyName": "grants", "PolicyDocument": {"Statement": list(statements)}}
         ]
     return {"Type": "AWS::IAM::Role", "Properties": properties}
+
+
+def refusal(call: Callable[[], Any]) -> tuple[int, str, str]:
+    """How an AWS API refused `call`: the HTTP status, the error code and the message."""
+    with pytest.raises(ClientError) as raised:
+        call()
+    response = raised.value.response
+    return (
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+    )
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 120.0, interval: float = 0.25) -> Any:

@@ -5,7 +5,6 @@ in node on synthetic input, and cfn-lint-serverless's skips, each with its reaso
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,8 @@ import pytest
 
 from gates import config as stage_config
 from gates import tools
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _node(script: str, *args: str) -> Any:
-    result = subprocess.run(  # noqa: S603 - node from the toolchain, fixed script
-        ["node", "-e", script, *args],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode:
-        return {"error": result.stderr}
-    return json.loads(result.stdout)
+from tests.gates.node import monitoring_resources, node
+from tests.resources import event_invoke_config, on_failure
 
 
 def _schedule_dead_letters(resources: dict[str, Any]) -> Any:
@@ -38,11 +24,7 @@ def _schedule_dead_letters(resources: dict[str, Any]) -> Any:
         " console.log(JSON.stringify({resources, policies})); }"
         "catch (e) { console.log(JSON.stringify({error: e.message})); }"
     )
-    return _node(script, json.dumps(resources))
-
-
-def _queue_arn() -> dict[str, Any]:
-    return {"Fn::GetAtt": ["SchedulesDeadLetterQueue", "Arn"]}
+    return node(script, resources)
 
 
 def _scheduled(*, destination: bool = True, policy: bool = False) -> dict[str, Any]:
@@ -60,13 +42,9 @@ def _scheduled(*, destination: bool = True, policy: bool = False) -> dict[str, A
         },
     }
     if destination:
-        resources["SweepLambdaEvConf"] = {
-            "Type": "AWS::Lambda::EventInvokeConfig",
-            "Properties": {
-                "FunctionName": {"Ref": "SweepLambdaFunction"},
-                "DestinationConfig": {"OnFailure": {"Destination": _queue_arn()}},
-            },
-        }
+        resources["SweepLambdaEvConf"] = event_invoke_config(
+            "SweepLambdaFunction", DestinationConfig=on_failure("SchedulesDeadLetterQueue")
+        )
     if policy:
         resources["SchedulesPolicy"] = {
             "Type": "AWS::SQS::QueuePolicy",
@@ -126,14 +104,8 @@ def test_a_failure_queue_that_already_has_a_policy_is_refused_not_overwritten() 
 
 def test_alarm_email_subscriptions_redrive_to_a_queue_only_the_alarm_topic_may_send_to() -> None:
     config = stage_config.load_stage("prod")
-    script = (
-        "const {monitoringResources} = require('./plugins/stage-controls/lib/monitoring');"
-        "const [resources, config] = [JSON.parse(process.argv[1]), JSON.parse(process.argv[2])];"
-        "console.log(JSON.stringify(monitoringResources({resources, service: 'docflow',"
-        " stage: 'prod', monitoring: config.monitoring})));"
-    )
     topic = {"AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}}}
-    generated = _node(script, json.dumps(topic), json.dumps(config))
+    generated = monitoring_resources(topic, config, "prod")
 
     subscriptions = [r for r in generated.values() if r["Type"] == "AWS::SNS::Subscription"]
     assert len(subscriptions) == len(config["monitoring"]["alarmEmails"]) > 0
@@ -154,14 +126,8 @@ def test_alarm_email_subscriptions_redrive_to_a_queue_only_the_alarm_topic_may_s
 def test_no_alarm_emails_means_no_alarm_dead_letter_queue() -> None:
     config = stage_config.load_stage("prod")
     config["monitoring"]["alarmEmails"] = []
-    script = (
-        "const {monitoringResources} = require('./plugins/stage-controls/lib/monitoring');"
-        "const [resources, config] = [JSON.parse(process.argv[1]), JSON.parse(process.argv[2])];"
-        "console.log(JSON.stringify(monitoringResources({resources, service: 'docflow',"
-        " stage: 'prod', monitoring: config.monitoring})));"
-    )
     topic = {"AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}}}
-    generated = _node(script, json.dumps(topic), json.dumps(config))
+    generated = monitoring_resources(topic, config, "prod")
 
     assert "AlarmTopicDeadLetterQueue" not in generated
 

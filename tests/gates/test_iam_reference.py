@@ -12,6 +12,7 @@ import pytest
 from gates import iam_reference
 from gates.iam_reference import Suppression
 from gates.template import Resolver, UnresolvedError
+from tests.resources import topic_queue_policy
 
 _RESOURCES: dict[str, Any] = {
     "Documents": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "docflow-documents"}},
@@ -266,25 +267,8 @@ def test_a_policy_without_version_is_found() -> None:
 
 
 def test_resource_policies_are_checked() -> None:
-    queue_policy = {
-        "Type": "AWS::SQS::QueuePolicy",
-        "Properties": {
-            "Queues": [{"Ref": "Work"}],
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sns.amazonaws.com"},
-                        "Action": "sqs:SendMessages",
-                        "Resource": {"Fn::GetAtt": ["Work", "Arn"]},
-                        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "Events"}}},
-                    }
-                ],
-            },
-        },
-    }
-    findings = _check(_template(WorkPolicy=queue_policy))
+    misspelt = topic_queue_policy("Work", "Events", action="sqs:SendMessages")
+    findings = _check(_template(WorkPolicy=misspelt))
 
     assert findings == [
         "[iam-reference] WorkPolicy statement 0: UNKNOWN_ACTION: Unknown action sqs:SendMessages"

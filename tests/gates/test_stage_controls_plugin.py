@@ -6,26 +6,12 @@ gate cannot drift: whatever resource kinds the gate requires alarms for, the plu
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from gates import config as stage_config
 from gates import monitoring
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _node(script: str, *args: str) -> Any:
-    result = subprocess.run(  # noqa: S603 - node from the toolchain, fixed script
-        ["node", "-e", script, *args],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
+from tests.gates.node import edit_resources, node, validate_stage_config
+from tests.resources import arn_of, event_source_mapping, monthly_budget, on_failure, queue
 
 
 def _generate(resources: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +24,7 @@ def _generate(resources: dict[str, Any], config: dict[str, Any]) -> dict[str, An
         "protectRetainedTables(resources, config.deletionProtection);"
         "console.log(JSON.stringify({...resources, ...generated}));"
     )
-    generated: dict[str, Any] = _node(script, json.dumps(resources), json.dumps(config))
+    generated: dict[str, Any] = node(script, resources, config)
     return generated
 
 
@@ -55,24 +41,14 @@ def _workflow_resources() -> dict[str, Any]:
         },
         "ProcessingStateMachine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {}},
         "LogStream": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
-        "NotifyQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": "docflow-dev-notify",
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["NotifyDead", "Arn"]}},
-            },
-        },
-        "NotifyDead": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "dead-letters"}},
-        "StreamFailures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "failures"}},
-        "LogMapping": {
-            "Type": "AWS::Lambda::EventSourceMapping",
-            "Properties": {
-                "EventSourceArn": {"Fn::GetAtt": ["LogStream", "Arn"]},
-                "DestinationConfig": {
-                    "OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}
-                },
-            },
-        },
+        "NotifyQueue": queue(
+            "docflow-dev-notify", RedrivePolicy={"deadLetterTargetArn": arn_of("NotifyDead")}
+        ),
+        "NotifyDead": queue("dead-letters"),
+        "StreamFailures": queue("failures"),
+        "LogMapping": event_source_mapping(
+            arn_of("LogStream"), DestinationConfig=on_failure("StreamFailures")
+        ),
         # The function consumes the table's stream and the notify queue.
         "TableMapping": {
             "Type": "AWS::Lambda::EventSourceMapping",
@@ -81,28 +57,10 @@ def _workflow_resources() -> dict[str, Any]:
                 "EventSourceArn": {"Fn::GetAtt": ["Table", "StreamArn"]},
             },
         },
-        "QueueMapping": {
-            "Type": "AWS::Lambda::EventSourceMapping",
-            "Properties": {
-                "FunctionName": {"Fn::GetAtt": ["ProcessLambdaFunction", "Arn"]},
-                "EventSourceArn": {"Fn::GetAtt": ["NotifyQueue", "Arn"]},
-            },
-        },
+        "QueueMapping": event_source_mapping(arn_of("NotifyQueue"), "ProcessLambdaFunction"),
         "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
         "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": {}},
-        "MonthlyBudget": {
-            "Type": "AWS::Budgets::Budget",
-            "Properties": {
-                "Budget": {"TimeUnit": "MONTHLY"},
-                "NotificationsWithSubscribers": [
-                    {
-                        "Notification": {"Threshold": t, "ThresholdType": "PERCENTAGE"},
-                        "Subscribers": [{"SubscriptionType": "SNS"}],
-                    }
-                    for t in (80, 100)
-                ],
-            },
-        },
+        "MonthlyBudget": monthly_budget(),
     }
 
 
@@ -169,20 +127,7 @@ def test_node_and_python_validators_read_the_same_schema() -> None:
     """The plugin (ajv) and `python -m gates config` (jsonschema) agree on a seeded mistake."""
     config = stage_config.load_stage("prod")
     config["budget"]["monthlyUsd"] = -5
-    script = (
-        "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
-        "const config = JSON.parse(process.argv[1]);"
-        "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
-        " stage: 'prod', functionNames: Object.keys(config.reservedConcurrency)})));"
-    )
-    result = subprocess.run(  # noqa: S603
-        ["node", "-e", script, json.dumps(config)],  # noqa: S607 - node from the toolchain
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(result.stdout) == [
+    assert validate_stage_config(config) == [
         "config/prod.yml (stage prod): key budget.monthlyUsd: expected USD per month, above 0,"
         " got -5 (must be > 0)"
     ]
@@ -200,7 +145,7 @@ def _clean_roles(template: dict[str, Any]) -> dict[str, Any]:
         "const shared = removeUnusedSharedRole(template);"
         "console.log(JSON.stringify({template, dropped, shared}));"
     )
-    result: dict[str, Any] = _node(script, json.dumps(template))
+    result: dict[str, Any] = node(script, template)
     return result
 
 
@@ -291,7 +236,7 @@ def _canary(call: str, *args: Any) -> Any:
         f"try {{ console.log(JSON.stringify({{ok: canary.{call}(...args)}})); }}"
         " catch (e) { console.log(JSON.stringify({error: e.message})); }"
     )
-    return _node(script, *(json.dumps(a) for a in args))
+    return node(script, *args)
 
 
 def test_canary_settings_enable_the_one_stage_and_roll_back_on_the_functions_alarms() -> None:
@@ -395,15 +340,9 @@ def test_asynchronous_invocation_settings_follow_the_alias() -> None:
     }
 
     resources["IntakeLambdaFunctionAliasLive"] = {"Type": "AWS::Lambda::Alias", "Properties": {}}
-    script = (
-        "const canary = require('./plugins/stage-controls/lib/canary');"
-        "const [resources, options] = process.argv.slice(1).map((a) => JSON.parse(a));"
-        "const moved = canary.retarget(resources, options);"
-        "console.log(JSON.stringify({moved, resources}));"
-    )
-    result = _node(script, json.dumps(resources), json.dumps(options))
+    result = edit_resources("./plugins/stage-controls/lib/canary", "retarget", resources, options)
 
-    assert result["moved"] == ["IntakeLambdaEvConf"]
+    assert result["returned"] == ["IntakeLambdaEvConf"]
     intake = result["resources"]["IntakeLambdaEvConf"]
     assert (intake["Properties"]["Qualifier"], intake["DependsOn"]) == (
         "Live",
@@ -416,13 +355,7 @@ def test_canary_functions_must_be_defined_functions() -> None:
     config = stage_config.load_stage("prod")
     config["canary"]["functions"] = ["api", "intkae"]
     names = frozenset(config["reservedConcurrency"])
-    script = (
-        "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
-        "const [config, functionNames] = process.argv.slice(1).map((a) => JSON.parse(a));"
-        "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
-        " stage: 'prod', functionNames})));"
-    )
-    from_node = _node(script, json.dumps(config), json.dumps(sorted(names)))
+    from_node = validate_stage_config(config, sorted(names))
     from_python = [str(f) for f in stage_config.validate_stage("prod", config, None, names)]
 
     expected = (
@@ -436,24 +369,13 @@ def test_canary_functions_must_be_defined_functions() -> None:
 # --- cold-start controls (lib/coldstart.js) ------------------------------------------------
 
 
-def _validate_in_node(config: dict[str, Any]) -> list[str]:
-    script = (
-        "const {loadSchema, validateStageConfig} = require('./plugins/stage-controls/lib/config');"
-        "const config = JSON.parse(process.argv[1]);"
-        "console.log(JSON.stringify(validateStageConfig({schema: loadSchema('.'), config,"
-        " stage: 'prod', functionNames: Object.keys(config.reservedConcurrency)})));"
-    )
-    problems: list[str] = _node(script, json.dumps(config))
-    return problems
-
-
 def _both_validators(config: dict[str, Any]) -> tuple[list[str], list[str]]:
     names = frozenset(config["reservedConcurrency"])
     python = [
         str(f).removeprefix("[config] ")
         for f in stage_config.validate_stage("prod", config, None, names)
     ]
-    return _validate_in_node(config), python
+    return validate_stage_config(config), python
 
 
 def test_cold_start_controls_need_the_canary_alias_and_fit_the_reservation() -> None:
@@ -507,13 +429,7 @@ def test_cold_start_controls_land_on_the_alias_and_the_function() -> None:
         "functionIds": {"api": "ApiLambdaFunction", "intake": "IntakeLambdaFunction"},
         "alias": "Live",
     }
-    script = (
-        "const coldstart = require('./plugins/stage-controls/lib/coldstart');"
-        "const [resources, options] = process.argv.slice(1).map((a) => JSON.parse(a));"
-        "const applied = coldstart.apply(resources, options);"
-        "console.log(JSON.stringify({applied, resources}));"
-    )
-    result = _node(script, json.dumps(resources), json.dumps(options))
+    result = edit_resources("./plugins/stage-controls/lib/coldstart", "apply", resources, options)
 
     out = result["resources"]
     assert out["ApiLambdaFunctionAliasLive"]["Properties"] == {
@@ -525,7 +441,7 @@ def test_cold_start_controls_land_on_the_alias_and_the_function() -> None:
     }
     # A changed description replaces the version: this deploy publishes one with a snapshot.
     assert out["IntakeLambdaVersionAbc"]["Properties"]["Description"] == "Checks (SnapStart)"
-    assert result["applied"] == {
+    assert result["returned"] == {
         "api": "provisioned concurrency 3 on Live",
         "intake": "SnapStart on published versions",
     }

@@ -7,7 +7,6 @@ before osls does any work (no package, no AWS call, no osls schema message).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -17,7 +16,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.gates.node import ROOT, node
+
 SLS = ROOT / "node_modules" / ".bin" / "sls"
 
 
@@ -27,14 +27,7 @@ def _checks(command: str, options: dict[str, Any], env: dict[str, str], service_
         "const [command, options, env, serviceDir] = JSON.parse(process.argv[1]);"
         "console.log(JSON.stringify(stageChecks({command, options, env, serviceDir})));"
     )
-    result = subprocess.run(  # noqa: S603 - node from the toolchain, fixed script
-        ["node", "-e", script, json.dumps([command, options, env, str(service_dir)])],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    return node(script, [command, options, env, str(service_dir)])
 
 
 @pytest.fixture

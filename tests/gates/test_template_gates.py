@@ -9,6 +9,15 @@ import pytest
 from gates import dlq, iam, monitoring, retention, secrets
 from gates.findings import Finding
 from gates.template import dead_letter_queue_ids
+from tests.resources import (
+    arn_of,
+    event_invoke_config,
+    event_source_mapping,
+    monthly_budget,
+    on_failure,
+    permission,
+    queue,
+)
 
 
 def _role(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -178,37 +187,23 @@ def test_secret_gate_finds_known_credential_formats_anywhere() -> None:
 
 
 def _queue(name: str, redrive: str | None = None) -> dict[str, Any]:
-    props: dict[str, Any] = {"QueueName": name}
     if redrive:
-        props["RedrivePolicy"] = {
-            "deadLetterTargetArn": {"Fn::GetAtt": [redrive, "Arn"]},
-            "maxReceiveCount": 5,
-        }
-    return {"Type": "AWS::SQS::Queue", "Properties": props}
+        return queue(
+            name, RedrivePolicy={"deadLetterTargetArn": arn_of(redrive), "maxReceiveCount": 5}
+        )
+    return queue(name)
 
 
 def _async_function(with_destination: bool) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "IntakeLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": {}},
-        "IntakeS3Permission": {
-            "Type": "AWS::Lambda::Permission",
-            "Properties": {
-                "FunctionName": {"Fn::GetAtt": ["IntakeLambdaFunction", "Arn"]},
-                "Principal": "s3.amazonaws.com",
-            },
-        },
+        "IntakeS3Permission": permission("IntakeLambdaFunction", "s3.amazonaws.com"),
         "IntakeDlq": _queue("docflow-dev-intake-dlq"),
     }
     if with_destination:
-        resources["IntakeLambdaEvConf"] = {
-            "Type": "AWS::Lambda::EventInvokeConfig",
-            "Properties": {
-                "FunctionName": {"Ref": "IntakeLambdaFunction"},
-                "DestinationConfig": {
-                    "OnFailure": {"Destination": {"Fn::GetAtt": ["IntakeDlq", "Arn"]}}
-                },
-            },
-        }
+        resources["IntakeLambdaEvConf"] = event_invoke_config(
+            "IntakeLambdaFunction", DestinationConfig=on_failure("IntakeDlq")
+        )
     return {"Resources": resources}
 
 
@@ -255,10 +250,7 @@ def test_dlq_gate_fails_a_stream_mapping_without_on_failure() -> None:
     template = {
         "Resources": {
             "Logs": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
-            "Mapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {"EventSourceArn": {"Fn::GetAtt": ["Logs", "Arn"]}},
-            },
+            "Mapping": event_source_mapping(arn_of("Logs")),
         }
     }
     assert _gates(dlq.check(template)) == [("dlq", "Mapping")]
@@ -346,19 +338,7 @@ def _monitored() -> dict[str, Any]:
             "Properties": {"FunctionName": "docflow-dev-fn", "ReservedConcurrentExecutions": 5},
         },
         "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {}},
-        "Budget": {
-            "Type": "AWS::Budgets::Budget",
-            "Properties": {
-                "Budget": {"TimeUnit": "MONTHLY"},
-                "NotificationsWithSubscribers": [
-                    {
-                        "Notification": {"Threshold": t, "ThresholdType": "PERCENTAGE"},
-                        "Subscribers": [{"SubscriptionType": "SNS"}],
-                    }
-                    for t in (80, 100)
-                ],
-            },
-        },
+        "Budget": monthly_budget(),
     }
     for metric in ("Errors", "Throttles", "Duration"):
         resources[f"Fn{metric}"] = _alarm(metric, "Fn")
@@ -436,15 +416,9 @@ def test_a_queue_used_as_an_on_failure_destination_is_a_dead_letter_queue() -> N
         "Resources": {
             "Logs": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
             "SyncFailures": _queue("docflow-dev-sync-failures"),
-            "Mapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["Logs", "Arn"]},
-                    "DestinationConfig": {
-                        "OnFailure": {"Destination": {"Fn::GetAtt": ["SyncFailures", "Arn"]}}
-                    },
-                },
-            },
+            "Mapping": event_source_mapping(
+                arn_of("Logs"), DestinationConfig=on_failure("SyncFailures")
+            ),
         }
     }
     assert dlq.check(template) == []
@@ -455,13 +429,7 @@ def test_an_eventbridge_target_dead_letter_queue_protects_a_scheduled_function()
     template = {
         "Resources": {
             "DigestLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": {}},
-            "Permission": {
-                "Type": "AWS::Lambda::Permission",
-                "Properties": {
-                    "FunctionName": {"Fn::GetAtt": ["DigestLambdaFunction", "Arn"]},
-                    "Principal": "events.amazonaws.com",
-                },
-            },
+            "Permission": permission("DigestLambdaFunction", "events.amazonaws.com"),
             "Schedule": {
                 "Type": "AWS::Events::Rule",
                 "Properties": {

@@ -15,7 +15,6 @@ from typing import Any, cast
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.models import LambdaBackend, LambdaFunction, LayerVersion
 from moto.awslambda.utils import get_backend
@@ -29,6 +28,8 @@ from localcloud.iam.audit import Audit
 from localcloud.patches import awslambda, cloudformation, lambda_checks
 from localcloud.patches.context import LocalCloud
 from tests.localcloud.conftest import make_zip
+from tests.resources import arn_of, event_invoke_config, event_source_mapping, on_failure, queue
+from tests.support import refusal
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -50,7 +51,14 @@ XRAY = {
     "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
     "Resource": "*",
 }
-XRAY_TEXT = "The provided execution role does not have permissions to call PutTraceSegments on XRAY"
+
+
+def missing_grant(operation: str, service: str) -> str:
+    """Lambda's message for an execution role that may not call `operation` on `service`."""
+    return f"The provided execution role does not have permissions to call {operation} on {service}"
+
+
+XRAY_TEXT = missing_grant("PutTraceSegments", "XRAY")
 
 REPLACED: tuple[tuple[Any, str], ...] = (
     (LambdaBackend, "create_function"),
@@ -133,18 +141,8 @@ def create_function(name: str = "docflow-local-api", **settings: Any) -> dict[st
     )
 
 
-def refusal(call: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as caught:
-        call()
-    return {
-        "code": caught.value.response["Error"]["Code"],
-        "message": caught.value.response["Error"]["Message"],
-        "status": caught.value.response["ResponseMetadata"]["HTTPStatusCode"],
-    }
-
-
-def lambda_error(message: str) -> dict[str, Any]:
-    return {"code": "InvalidParameterValueException", "message": message, "status": 400}
+def lambda_error(message: str) -> tuple[int, str, str]:
+    return (400, "InvalidParameterValueException", message)
 
 
 def function_names() -> list[str]:
@@ -187,9 +185,7 @@ def test_each_xray_write_action_is_needed() -> None:
 
     answer = refusal(lambda: create_function(TracingConfig={"Mode": "Active"}))
 
-    assert answer == lambda_error(
-        "The provided execution role does not have permissions to call PutTelemetryRecords on XRAY"
-    )
+    assert answer == lambda_error(missing_grant("PutTelemetryRecords", "XRAY"))
 
 
 @pytest.mark.usefixtures("aws")
@@ -259,9 +255,7 @@ def test_a_dead_letter_queue_without_send_message_is_refused() -> None:
 
     answer = refusal(lambda: create_function(DeadLetterConfig={"TargetArn": dlq}))
 
-    assert answer == lambda_error(
-        "The provided execution role does not have permissions to call SendMessage on SQS"
-    )
+    assert answer == lambda_error(missing_grant("SendMessage", "SQS"))
     assert function_names() == []
 
 
@@ -272,9 +266,7 @@ def test_a_dead_letter_topic_needs_publish_on_that_topic() -> None:
 
     answer = refusal(lambda: create_function(DeadLetterConfig={"TargetArn": topic}))
 
-    assert answer == lambda_error(
-        "The provided execution role does not have permissions to call Publish on SNS"
-    )
+    assert answer == lambda_error(missing_grant("Publish", "SNS"))
 
 
 @pytest.mark.usefixtures("aws")
@@ -337,6 +329,12 @@ def queue_arn(name: str) -> str:
     return str(attributes["Attributes"]["QueueArn"])
 
 
+def map_events(source_arn: str, function: str, **settings: Any) -> dict[str, Any]:
+    return client("lambda").create_event_source_mapping(  # type: ignore[no-any-return]
+        EventSourceArn=source_arn, FunctionName=function, **settings
+    )
+
+
 def mappings() -> list[str]:
     found = client("lambda").list_event_source_mappings()["EventSourceMappings"]
     return [m["EventSourceArn"] for m in found]
@@ -354,15 +352,9 @@ def test_an_sqs_mapping_without_receive_message_is_refused() -> None:
     )
     create_function("docflow-local-notify")
 
-    answer = refusal(
-        lambda: client("lambda").create_event_source_mapping(
-            EventSourceArn=queue, FunctionName="docflow-local-notify"
-        )
-    )
+    answer = refusal(lambda: map_events(queue, "docflow-local-notify"))
 
-    assert answer == lambda_error(
-        "The provided execution role does not have permissions to call ReceiveMessage on SQS"
-    )
+    assert answer == lambda_error(missing_grant("ReceiveMessage", "SQS"))
     assert mappings() == []
 
 
@@ -373,9 +365,7 @@ def test_an_sqs_mapping_with_the_three_read_actions_is_created() -> None:
     make_role({"Effect": "Allow", "Action": reads, "Resource": queue})
     create_function("docflow-local-notify")
 
-    client("lambda").create_event_source_mapping(
-        EventSourceArn=queue, FunctionName="docflow-local-notify"
-    )
+    map_events(queue, "docflow-local-notify")
 
     assert mappings() == [queue]
 
@@ -388,16 +378,10 @@ def test_an_sqs_mapping_needs_each_read_action(missing: str) -> None:
     make_role({"Effect": "Allow", "Action": sorted(reads), "Resource": queue})
     create_function("docflow-local-notify")
 
-    answer = refusal(
-        lambda: client("lambda").create_event_source_mapping(
-            EventSourceArn=queue, FunctionName="docflow-local-notify"
-        )
-    )
+    answer = refusal(lambda: map_events(queue, "docflow-local-notify"))
 
     operation = missing.split(":")[1]
-    assert answer == lambda_error(
-        f"The provided execution role does not have permissions to call {operation} on SQS"
-    )
+    assert answer == lambda_error(missing_grant(operation, "SQS"))
 
 
 def documents_stream() -> str:
@@ -419,9 +403,7 @@ def test_a_dynamodb_stream_mapping_needs_its_read_actions_but_not_list_streams()
     make_role({"Effect": "Allow", "Action": [*reads, "dynamodb:ListStreams"], "Resource": stream})
     create_function("docflow-local-sync")
 
-    client("lambda").create_event_source_mapping(
-        EventSourceArn=stream, FunctionName="docflow-local-sync", StartingPosition="TRIM_HORIZON"
-    )
+    map_events(stream, "docflow-local-sync", StartingPosition="TRIM_HORIZON")
 
     assert mappings() == [stream]
 
@@ -438,11 +420,7 @@ def test_a_dynamodb_stream_mapping_without_get_shard_iterator_is_refused() -> No
     )
     create_function("docflow-local-sync")
 
-    answer = refusal(
-        lambda: client("lambda").create_event_source_mapping(
-            EventSourceArn=stream, FunctionName="docflow-local-sync", StartingPosition="LATEST"
-        )
-    )
+    answer = refusal(lambda: map_events(stream, "docflow-local-sync", StartingPosition="LATEST"))
 
     assert answer == lambda_error(
         f"Cannot access stream {stream}. Please ensure the role can perform the GetRecords, "
@@ -465,9 +443,7 @@ def test_a_kinesis_mapping_accepts_describe_stream_summary_for_describe_stream()
     make_role({"Effect": "Allow", "Action": reads, "Resource": stream})
     create_function("docflow-local-analytics")
 
-    client("lambda").create_event_source_mapping(
-        EventSourceArn=stream, FunctionName="docflow-local-analytics", StartingPosition="LATEST"
-    )
+    map_events(stream, "docflow-local-analytics", StartingPosition="LATEST")
 
     assert mappings() == [stream]
 
@@ -480,9 +456,7 @@ def test_a_kinesis_mapping_without_get_records_is_refused() -> None:
     create_function("docflow-local-analytics")
 
     answer = refusal(
-        lambda: client("lambda").create_event_source_mapping(
-            EventSourceArn=stream, FunctionName="docflow-local-analytics", StartingPosition="LATEST"
-        )
+        lambda: map_events(stream, "docflow-local-analytics", StartingPosition="LATEST")
     )
 
     assert answer == lambda_error(
@@ -501,17 +475,15 @@ def test_a_mappings_on_failure_destination_needs_send_message() -> None:
     create_function("docflow-local-analytics")
 
     answer = refusal(
-        lambda: client("lambda").create_event_source_mapping(
-            EventSourceArn=stream,
-            FunctionName="docflow-local-analytics",
+        lambda: map_events(
+            stream,
+            "docflow-local-analytics",
             StartingPosition="LATEST",
             DestinationConfig={"OnFailure": {"Destination": failures}},
         )
     )
 
-    assert answer == lambda_error(
-        "The provided execution role does not have permissions to call SendMessage on SQS"
-    )
+    assert answer == lambda_error(missing_grant("SendMessage", "SQS"))
 
 
 # -- PutFunctionEventInvokeConfig ----------------------------------------------------------------
@@ -530,9 +502,7 @@ def test_an_on_failure_destination_without_send_message_is_refused() -> None:
         )
     )
 
-    assert answer == lambda_error(
-        "The provided execution role does not have permissions to call SendMessage on SQS"
-    )
+    assert answer == lambda_error(missing_grant("SendMessage", "SQS"))
 
 
 @pytest.mark.usefixtures("aws")
@@ -700,10 +670,7 @@ def test_a_stack_dead_letter_queue_with_send_message_keeps_its_dead_letter_confi
             function={"DeadLetterConfig": {"TargetArn": dlq}},
         )
     )
-    template["Resources"]["ApiDeadLetters"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": "api-dead-letters"},
-    }
+    template["Resources"]["ApiDeadLetters"] = queue("api-dead-letters")
 
     deploy(json.dumps(template), "CREATE")
 
@@ -717,17 +684,10 @@ def test_a_stack_dead_letter_queue_with_send_message_keeps_its_dead_letter_confi
 @pytest.mark.usefixtures("aws")
 def test_a_stack_mapping_without_the_queue_reads_fails_naming_the_mapping() -> None:
     template = json.loads(stack_template(XRAY))
-    template["Resources"]["NotifyQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": "notify"},
-    }
+    template["Resources"]["NotifyQueue"] = queue("notify")
     template["Resources"]["ApiEventSourceMappingSQSNotifyQueue"] = {
-        "Type": "AWS::Lambda::EventSourceMapping",
+        **event_source_mapping(arn_of("NotifyQueue"), "ApiLambdaFunction"),
         "DependsOn": ["ApiIamRoleLambdaExecution"],
-        "Properties": {
-            "EventSourceArn": {"Fn::GetAtt": ["NotifyQueue", "Arn"]},
-            "FunctionName": {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]},
-        },
     }
 
     deploy(json.dumps(template), "CREATE")
@@ -739,37 +699,26 @@ def test_a_stack_mapping_without_the_queue_reads_fails_naming_the_mapping() -> N
         "CREATE_FAILED",
     )
     assert handler_reason(resource[3]) == (
-        "Invalid request provided: The provided execution role does not have permissions to "
-        "call ReceiveMessage on SQS"
+        "Invalid request provided: " + missing_grant("ReceiveMessage", "SQS")
     )
 
 
 @pytest.mark.usefixtures("aws")
 def test_a_stack_event_invoke_config_without_send_message_fails() -> None:
     template = json.loads(stack_template(XRAY))
-    template["Resources"]["IntakeDeadLetterQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": "intake-dlq"},
-    }
-    template["Resources"]["ApiLambdaEvConf"] = {
-        "Type": "AWS::Lambda::EventInvokeConfig",
-        "Properties": {
-            "FunctionName": {"Ref": "ApiLambdaFunction"},
-            "Qualifier": "$LATEST",
-            "MaximumRetryAttempts": 2,
-            "DestinationConfig": {
-                "OnFailure": {"Destination": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]}}
-            },
-        },
-    }
+    template["Resources"]["IntakeDeadLetterQueue"] = queue("intake-dlq")
+    template["Resources"]["ApiLambdaEvConf"] = event_invoke_config(
+        "ApiLambdaFunction",
+        Qualifier="$LATEST",
+        MaximumRetryAttempts=2,
+        DestinationConfig=on_failure("IntakeDeadLetterQueue"),
+    )
 
     deploy(json.dumps(template), "CREATE")
 
     [resource, _] = failures()
     assert resource[:3] == ("ApiLambdaEvConf", "AWS::Lambda::EventInvokeConfig", "CREATE_FAILED")
-    assert handler_reason(resource[3]) == (
-        "The provided execution role does not have permissions to call SendMessage on SQS"
-    )
+    assert handler_reason(resource[3]) == missing_grant("SendMessage", "SQS")
 
 
 @pytest.mark.usefixtures("aws")

@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from botocore.exceptions import ClientError
 
 from localcloud import limits
 from tests.localcloud.conftest import Cloud, wait_for
-from tests.support import lambda_role, log_writes
+from tests.resources import http_api, permission
+from tests.support import lambda_role, log_writes, refusal
 
 ECHO = """
 import json
@@ -51,39 +51,8 @@ def template() -> dict[str, Any]:
                     "Code": {"ZipFile": ECHO},
                 },
             },
-            "EchoPermission": {
-                "Type": "AWS::Lambda::Permission",
-                "Properties": {
-                    "FunctionName": {"Fn::GetAtt": ["Echo", "Arn"]},
-                    "Action": "lambda:InvokeFunction",
-                    "Principal": "apigateway.amazonaws.com",
-                },
-            },
-            "HttpApi": {
-                "Type": "AWS::ApiGatewayV2::Api",
-                "Properties": {"Name": "lc-limits", "ProtocolType": "HTTP"},
-            },
-            "HttpApiStage": {
-                "Type": "AWS::ApiGatewayV2::Stage",
-                "Properties": {"ApiId": {"Ref": "HttpApi"}, "StageName": "$default"},
-            },
-            "HttpApiIntegration": {
-                "Type": "AWS::ApiGatewayV2::Integration",
-                "Properties": {
-                    "ApiId": {"Ref": "HttpApi"},
-                    "IntegrationType": "AWS_PROXY",
-                    "IntegrationUri": {"Fn::GetAtt": ["Echo", "Arn"]},
-                    "PayloadFormatVersion": "2.0",
-                },
-            },
-            "HttpApiRoute": {
-                "Type": "AWS::ApiGatewayV2::Route",
-                "Properties": {
-                    "ApiId": {"Ref": "HttpApi"},
-                    "RouteKey": "ANY /echo",
-                    "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "HttpApiIntegration"}]]},
-                },
-            },
+            "EchoPermission": permission("Echo", "apigateway.amazonaws.com"),
+            **http_api("lc-limits", "Echo", "ANY /echo"),
         }
     }
 
@@ -92,15 +61,6 @@ def template() -> dict[str, Any]:
 def echo(cloud: Cloud) -> str:
     cloud.deploy("lc-limits", template())
     return "lc-limits-echo"
-
-
-def _refusal(error: ClientError) -> tuple[int, str, str]:
-    response = error.response
-    return (
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-    )
 
 
 def _string_payload(size: int) -> bytes:
@@ -115,34 +75,46 @@ def http_requests_seen(cloud: Cloud) -> int:
 # -- Lambda ---------------------------------------------------------------------------------
 
 
-def test_a_synchronous_invoke_over_6_mb_is_refused_before_it_runs(cloud: Cloud, echo: str) -> None:
+@pytest.mark.parametrize(
+    ("invocation_type", "fits", "over", "answer", "message"),
+    [
+        (
+            "RequestResponse",
+            limits.LAMBDA_SYNC_REQUEST_MAX,
+            6_291_457,
+            (200, b'{"event_bytes": 6291456}'),
+            "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+        ),
+        (
+            "Event",
+            limits.LAMBDA_ASYNC_REQUEST_MAX,
+            1_048_577,
+            (202, b""),
+            "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)",
+        ),
+    ],
+    ids=["synchronous-6-mb", "asynchronous-1-mb"],
+)
+def test_an_invoke_over_its_limit_is_refused_before_it_runs(
+    cloud: Cloud,
+    echo: str,
+    invocation_type: str,
+    fits: int,
+    over: int,
+    answer: tuple[int, bytes],
+    message: str,
+) -> None:
     client = cloud.client("lambda")
-    fits = client.invoke(FunctionName=echo, Payload=_string_payload(limits.LAMBDA_SYNC_REQUEST_MAX))
-    assert json.loads(fits["Payload"].read()) == {"event_bytes": 6_291_456}
-    with pytest.raises(ClientError) as refused:
-        client.invoke(FunctionName=echo, Payload=_string_payload(6_291_457))
-    assert _refusal(refused.value) == (
-        413,
-        "RequestEntityTooLargeException",
-        "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+    largest = client.invoke(
+        FunctionName=echo, InvocationType=invocation_type, Payload=_string_payload(fits)
     )
-
-
-def test_an_asynchronous_invoke_over_1_mb_is_refused(cloud: Cloud, echo: str) -> None:
-    client = cloud.client("lambda")
-    fits = client.invoke(
-        FunctionName=echo,
-        InvocationType="Event",
-        Payload=_string_payload(limits.LAMBDA_ASYNC_REQUEST_MAX),
+    assert (largest["StatusCode"], largest["Payload"].read()) == answer
+    refused = refusal(
+        lambda: client.invoke(
+            FunctionName=echo, InvocationType=invocation_type, Payload=_string_payload(over)
+        )
     )
-    assert fits["StatusCode"] == 202
-    with pytest.raises(ClientError) as refused:
-        client.invoke(FunctionName=echo, InvocationType="Event", Payload=_string_payload(1_048_577))
-    assert _refusal(refused.value) == (
-        413,
-        "RequestEntityTooLargeException",
-        "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)",
-    )
+    assert refused == (413, "RequestEntityTooLargeException", message)
 
 
 def test_a_response_over_the_limit_is_the_functions_error(cloud: Cloud, echo: str) -> None:
@@ -236,23 +208,21 @@ def test_an_sqs_message_over_1_mib_is_refused_counting_bytes_and_attributes(clou
         {"MessageBody": "a" * (limits.SQS_MESSAGE_MAX - 15), "MessageAttributes": attribute},
     ]
     for message in too_large:
-        with pytest.raises(ClientError) as refused:
-            sqs.send_message(QueueUrl=queue, **message)
-        assert _refusal(refused.value) == (
+        assert refusal(lambda message=message: sqs.send_message(QueueUrl=queue, **message)) == (
             400,
             "InvalidParameterValue",
             "One or more parameters are invalid. Reason: Message must be shorter than "
             "1048576 bytes.",
         )
-    with pytest.raises(ClientError) as refused:
-        sqs.send_message_batch(
+    assert refusal(
+        lambda: sqs.send_message_batch(
             QueueUrl=queue,
             Entries=[
                 {"Id": "one", "MessageBody": "a" * 600_000},
                 {"Id": "two", "MessageBody": "é" * 250_000},
             ],
         )
-    assert _refusal(refused.value) == (
+    ) == (
         400,
         "AWS.SimpleQueueService.BatchRequestTooLong",  # SQS's query-compatible error code
         "Batch requests cannot be longer than 1048576 bytes. You have sent 1100000 bytes.",
@@ -270,23 +240,25 @@ def test_a_kinesis_record_over_1_mib_is_refused(cloud: Cloud) -> None:
     )
     key = "pk"
     kinesis.put_record(StreamName="lc-limits", PartitionKey=key, Data=b"a" * (1_048_576 - 2))
-    with pytest.raises(ClientError) as refused:
-        kinesis.put_record(StreamName="lc-limits", PartitionKey=key, Data=b"a" * (1_048_576 - 1))
-    assert _refusal(refused.value) == (
+    assert refusal(
+        lambda: kinesis.put_record(
+            StreamName="lc-limits", PartitionKey=key, Data=b"a" * (1_048_576 - 1)
+        )
+    ) == (
         400,
         "ValidationException",
         "1 validation error detected: Value at 'data' failed to satisfy constraint: "
         "Member must have length less than or equal to 1048576",
     )
-    with pytest.raises(ClientError) as refused:
-        kinesis.put_records(
+    assert refusal(
+        lambda: kinesis.put_records(
             StreamName="lc-limits",
             Records=[
                 {"PartitionKey": key, "Data": b"small"},
                 {"PartitionKey": key, "Data": b"a" * 1_048_576},
             ],
         )
-    assert _refusal(refused.value) == (
+    ) == (
         400,
         "ValidationException",
         "1 validation error detected: Value at 'records.2.member.data' failed to satisfy "

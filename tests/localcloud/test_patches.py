@@ -19,6 +19,16 @@ from typing import Any
 import pytest
 
 from tests.localcloud.conftest import ROOT, Cloud, make_zip, wait_for
+from tests.resources import (
+    arn_of,
+    event_invoke_config,
+    event_source_mapping,
+    http_api,
+    on_failure,
+    permission,
+    queue,
+    topic_queue_policy,
+)
 
 ROLE = {"Fn::GetAtt": ["Role", "Arn"]}
 RECORDER = """
@@ -134,18 +144,6 @@ GRANTS: list[dict[str, Any]] = [
 ]
 
 
-def _permission(function: str, principal: str) -> dict[str, Any]:
-    """What lets a service invoke a function (a resource-based policy statement)."""
-    return {
-        "Type": "AWS::Lambda::Permission",
-        "Properties": {
-            "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
-            "Action": "lambda:InvokeFunction",
-            "Principal": principal,
-        },
-    }
-
-
 def _function(code: str, tag: str, timeout: int = 10) -> dict[str, Any]:
     return {
         "Type": "AWS::Lambda::Function",
@@ -201,14 +199,7 @@ def template() -> dict[str, Any]:
             "Step": _function(STEP, "step"),
             "Api": _function(API, "api"),
             "Authorizer": _function(AUTHORIZER, "authorizer"),
-            "RecorderPermission": {
-                "Type": "AWS::Lambda::Permission",
-                "Properties": {
-                    "FunctionName": {"Fn::GetAtt": ["Recorder", "Arn"]},
-                    "Action": "lambda:InvokeFunction",
-                    "Principal": "s3.amazonaws.com",
-                },
-            },
+            "RecorderPermission": permission("Recorder", "s3.amazonaws.com"),
             "Documents": {
                 "Type": "AWS::S3::Bucket",
                 "DependsOn": "RecorderPermission",
@@ -246,28 +237,12 @@ def template() -> dict[str, Any]:
                 },
             },
             "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "lc-topic"}},
-            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-queue"}},
-            "QueuePolicy": {
-                "Type": "AWS::SQS::QueuePolicy",
-                "Properties": {
-                    "Queues": [{"Ref": "Queue"}],
-                    "PolicyDocument": {
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "sns.amazonaws.com"},
-                                "Action": "sqs:SendMessage",
-                                "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
-                                "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "Topic"}}},
-                            }
-                        ]
-                    },
-                },
-            },
-            "SnsPermission": _permission("SnsRecorder", "sns.amazonaws.com"),
-            "EventsPermission": _permission("EventsRecorder", "events.amazonaws.com"),
-            "ApiPermission": _permission("Api", "apigateway.amazonaws.com"),
-            "AuthorizerPermission": _permission("Authorizer", "apigateway.amazonaws.com"),
+            "Queue": queue("lc-queue"),
+            "QueuePolicy": topic_queue_policy("Queue", "Topic"),
+            "SnsPermission": permission("SnsRecorder", "sns.amazonaws.com"),
+            "EventsPermission": permission("EventsRecorder", "events.amazonaws.com"),
+            "ApiPermission": permission("Api", "apigateway.amazonaws.com"),
+            "AuthorizerPermission": permission("Authorizer", "apigateway.amazonaws.com"),
             "QueueSubscription": {
                 "Type": "AWS::SNS::Subscription",
                 "Properties": {
@@ -285,7 +260,7 @@ def template() -> dict[str, Any]:
                     "Endpoint": {"Fn::GetAtt": ["SnsRecorder", "Arn"]},
                 },
             },
-            "FailureQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "lc-failures"}},
+            "FailureQueue": queue("lc-failures"),
             "Batch": _function(BATCH, "batch"),
             "Stream": _function(STREAM, "stream"),
             "Kinesis": _function(KINESIS, "kinesis"),
@@ -293,40 +268,29 @@ def template() -> dict[str, Any]:
                 "Type": "AWS::Kinesis::Stream",
                 "Properties": {"Name": "lc-logs", "ShardCount": 1},
             },
-            "KinesisFailures": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {"QueueName": "lc-kinesis-failures"},
-            },
-            "KinesisMapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["LogStream", "Arn"]},
-                    "FunctionName": {"Fn::GetAtt": ["Kinesis", "Arn"]},
-                    "StartingPosition": "TRIM_HORIZON",
-                    "BatchSize": 100,
-                    "MaximumRetryAttempts": 1,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "DestinationConfig": {
-                        "OnFailure": {"Destination": {"Fn::GetAtt": ["KinesisFailures", "Arn"]}}
-                    },
-                },
-            },
+            "KinesisFailures": queue("lc-kinesis-failures"),
+            "KinesisMapping": event_source_mapping(
+                arn_of("LogStream"),
+                "Kinesis",
+                StartingPosition="TRIM_HORIZON",
+                BatchSize=100,
+                MaximumRetryAttempts=1,
+                FunctionResponseTypes=["ReportBatchItemFailures"],
+                DestinationConfig=on_failure("KinesisFailures"),
+            ),
             "Windowed": _function(WINDOWED, "windowed"),
             "WindowedStream": {
                 "Type": "AWS::Kinesis::Stream",
                 "Properties": {"Name": "lc-windowed", "ShardCount": 1},
             },
-            "WindowedMapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["WindowedStream", "Arn"]},
-                    "FunctionName": {"Fn::GetAtt": ["Windowed", "Arn"]},
-                    "StartingPosition": "TRIM_HORIZON",
-                    "BatchSize": 2,
-                    "TumblingWindowInSeconds": 3,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                },
-            },
+            "WindowedMapping": event_source_mapping(
+                arn_of("WindowedStream"),
+                "Windowed",
+                StartingPosition="TRIM_HORIZON",
+                BatchSize=2,
+                TumblingWindowInSeconds=3,
+                FunctionResponseTypes=["ReportBatchItemFailures"],
+            ),
             "StreamTable": {
                 "Type": "AWS::DynamoDB::Table",
                 "Properties": {
@@ -337,58 +301,36 @@ def template() -> dict[str, Any]:
                     "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
                 },
             },
-            "StreamFailures": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {"QueueName": "lc-stream-failures"},
-            },
-            "StreamMapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["StreamTable", "StreamArn"]},
-                    "FunctionName": {"Fn::GetAtt": ["Stream", "Arn"]},
-                    "StartingPosition": "TRIM_HORIZON",
-                    "BatchSize": 10,
-                    "MaximumRetryAttempts": 1,
-                    "DestinationConfig": {
-                        "OnFailure": {"Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}
-                    },
+            "StreamFailures": queue("lc-stream-failures"),
+            "StreamMapping": event_source_mapping(
+                {"Fn::GetAtt": ["StreamTable", "StreamArn"]},
+                "Stream",
+                StartingPosition="TRIM_HORIZON",
+                BatchSize=10,
+                MaximumRetryAttempts=1,
+                DestinationConfig=on_failure("StreamFailures"),
+            ),
+            "WorkDeadLetters": queue("lc-work-dlq"),
+            "Work": queue(
+                "lc-work",
+                VisibilityTimeout=1,
+                RedrivePolicy={
+                    "deadLetterTargetArn": arn_of("WorkDeadLetters"),
+                    "maxReceiveCount": 2,
                 },
-            },
-            "WorkDeadLetters": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {"QueueName": "lc-work-dlq"},
-            },
-            "Work": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {
-                    "QueueName": "lc-work",
-                    "VisibilityTimeout": 1,
-                    "RedrivePolicy": {
-                        "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetters", "Arn"]},
-                        "maxReceiveCount": 2,
-                    },
-                },
-            },
-            "WorkMapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["Work", "Arn"]},
-                    "FunctionName": {"Fn::GetAtt": ["Batch", "Arn"]},
-                    "BatchSize": 10,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                },
-            },
-            "FailingInvokeConfig": {
-                "Type": "AWS::Lambda::EventInvokeConfig",
-                "Properties": {
-                    "FunctionName": {"Ref": "Failing"},
-                    "Qualifier": "$LATEST",
-                    "MaximumRetryAttempts": 1,
-                    "DestinationConfig": {
-                        "OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}
-                    },
-                },
-            },
+            ),
+            "WorkMapping": event_source_mapping(
+                arn_of("Work"),
+                "Batch",
+                BatchSize=10,
+                FunctionResponseTypes=["ReportBatchItemFailures"],
+            ),
+            "FailingInvokeConfig": event_invoke_config(
+                "Failing",
+                Qualifier="$LATEST",
+                MaximumRetryAttempts=1,
+                DestinationConfig=on_failure("FailureQueue"),
+            ),
             "Machine": {
                 "Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {
@@ -448,27 +390,13 @@ def template() -> dict[str, Any]:
                     "Threshold": 1,
                 },
             },
-            "HttpApi": {
-                "Type": "AWS::ApiGatewayV2::Api",
-                "Properties": {"Name": "lc-api", "ProtocolType": "HTTP"},
-            },
-            "HttpApiStage": {
-                "Type": "AWS::ApiGatewayV2::Stage",
-                "Properties": {
-                    "ApiId": {"Ref": "HttpApi"},
-                    "StageName": "$default",
-                    "AutoDeploy": True,
-                },
-            },
-            "HttpApiIntegration": {
-                "Type": "AWS::ApiGatewayV2::Integration",
-                "Properties": {
-                    "ApiId": {"Ref": "HttpApi"},
-                    "IntegrationType": "AWS_PROXY",
-                    "IntegrationUri": {"Fn::GetAtt": ["Api", "Arn"]},
-                    "PayloadFormatVersion": "2.0",
-                },
-            },
+            **http_api(
+                "lc-api",
+                "Api",
+                "GET /items/{id}",
+                AuthorizationType="CUSTOM",
+                AuthorizerId={"Ref": "HttpApiAuthorizer"},
+            ),
             "HttpApiAuthorizer": {
                 "Type": "AWS::ApiGatewayV2::Authorizer",
                 "Properties": {
@@ -488,16 +416,6 @@ def template() -> dict[str, Any]:
                             ],
                         ]
                     },
-                },
-            },
-            "HttpApiRoute": {
-                "Type": "AWS::ApiGatewayV2::Route",
-                "Properties": {
-                    "ApiId": {"Ref": "HttpApi"},
-                    "RouteKey": "GET /items/{id}",
-                    "AuthorizationType": "CUSTOM",
-                    "AuthorizerId": {"Ref": "HttpApiAuthorizer"},
-                    "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "HttpApiIntegration"}]]},
                 },
             },
         },
@@ -562,6 +480,16 @@ def test_function_gets_its_layer_from_the_template(cloud: Cloud, outputs: dict[s
     assert [layer["Arn"].split(":")[-2:] for layer in layers] == [["lc-deps", "1"]]
     answer = lam.invoke(FunctionName="lc-layered", Payload=b"{}")
     assert json.loads(answer["Payload"].read()) == {"from": "the layer"}
+
+
+def _printed(cloud: Cloud, function: str, prefix: str) -> list[str]:
+    """The lines `function` logged that start with `prefix`, oldest first."""
+    logs = cloud.client("logs")
+    try:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}")["events"]
+    except logs.exceptions.ResourceNotFoundException:  # before the first invocation
+        return []
+    return [e["message"] for e in events if e["message"].startswith(prefix)]
 
 
 def _records(cloud: Cloud, tag: str) -> list[dict[str, Any]]:
@@ -704,7 +632,7 @@ def test_failed_async_invocation_is_retried_then_sent_to_on_failure(
 def test_sqs_poller_deletes_processed_and_dead_letters_failed_items(
     cloud: Cloud, outputs: dict[str, str]
 ) -> None:
-    sqs, logs = cloud.client("sqs"), cloud.client("logs")
+    sqs = cloud.client("sqs")
     work = sqs.get_queue_url(QueueName="lc-work")["QueueUrl"]
     dead = sqs.get_queue_url(QueueName="lc-work-dlq")["QueueUrl"]
     sqs.send_message_batch(
@@ -713,10 +641,7 @@ def test_sqs_poller_deletes_processed_and_dead_letters_failed_items(
     )
     dead_letters = wait_for(lambda: sqs.receive_message(QueueUrl=dead).get("Messages"))
     assert [m["Body"] for m in dead_letters] == ["poison"]
-    messages = [
-        e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/lc-batch")["events"]
-    ]
-    batches = [m for m in messages if m.startswith("batch ")]
+    batches = _printed(cloud, "lc-batch", "batch ")
     assert batches[0] == "batch ['good', 'poison']"
     assert batches[1:] == ["batch ['poison']"]  # redelivered after the visibility timeout
     attributes = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["All"])["Attributes"]
@@ -726,14 +651,10 @@ def test_sqs_poller_deletes_processed_and_dead_letters_failed_items(
 def test_stream_poller_delivers_in_order_retries_then_gives_up(
     cloud: Cloud, outputs: dict[str, str]
 ) -> None:
-    ddb, sqs, logs = cloud.client("dynamodb"), cloud.client("sqs"), cloud.client("logs")
+    ddb, sqs = cloud.client("dynamodb"), cloud.client("sqs")
 
     def batches() -> list[str]:
-        try:
-            events = logs.filter_log_events(logGroupName="/aws/lambda/lc-stream")["events"]
-        except logs.exceptions.ResourceNotFoundException:  # before the first invocation
-            return []
-        return [e["message"] for e in events if e["message"].startswith("stream ")]
+        return _printed(cloud, "lc-stream", "stream ")
 
     ddb.put_item(TableName="lc-stream", Item={"id": {"S": "a"}})
     wait_for(lambda: any(b.startswith("stream ['a']") for b in batches()))
@@ -762,14 +683,10 @@ def test_stream_poller_delivers_in_order_retries_then_gives_up(
 def test_kinesis_poller_sends_batches_and_checkpoints_at_the_failed_record(
     cloud: Cloud, outputs: dict[str, str]
 ) -> None:
-    kinesis, sqs, logs = cloud.client("kinesis"), cloud.client("sqs"), cloud.client("logs")
+    kinesis, sqs = cloud.client("kinesis"), cloud.client("sqs")
 
     def batches() -> list[str]:
-        try:
-            events = logs.filter_log_events(logGroupName="/aws/lambda/lc-kinesis")["events"]
-        except logs.exceptions.ResourceNotFoundException:  # before the first invocation
-            return []
-        return [e["message"] for e in events if e["message"].startswith("kinesis ")]
+        return _printed(cloud, "lc-kinesis", "kinesis ")
 
     kinesis.put_records(
         StreamName="lc-logs",
@@ -799,17 +716,12 @@ def test_kinesis_poller_sends_batches_and_checkpoints_at_the_failed_record(
 def test_a_tumbling_window_carries_its_state_and_ends_with_a_final_invocation(
     cloud: Cloud, outputs: dict[str, str]
 ) -> None:
-    kinesis, logs = cloud.client("kinesis"), cloud.client("logs")
+    kinesis = cloud.client("kinesis")
 
     def invocations() -> list[dict[str, Any]]:
-        try:
-            events = logs.filter_log_events(logGroupName="/aws/lambda/lc-windowed")["events"]
-        except logs.exceptions.ResourceNotFoundException:  # before the first invocation
-            return []
         return [
-            json.loads(e["message"].removeprefix("window "))
-            for e in events
-            if e["message"].startswith("window ")
+            json.loads(line.removeprefix("window "))
+            for line in _printed(cloud, "lc-windowed", "window ")
         ]
 
     # Three records in one window: Lambda sends them in batches of two, then, once the
@@ -837,16 +749,13 @@ def test_a_tumbling_window_carries_its_state_and_ends_with_a_final_invocation(
 
 
 def test_sync_invoke_error_and_logs_in_cloudwatch(cloud: Cloud, outputs: dict[str, str]) -> None:
-    lam, logs = cloud.client("lambda"), cloud.client("logs")
+    lam = cloud.client("lambda")
     answer = lam.invoke(FunctionName="lc-failing", Payload=b"{}", LogType="Tail")
     assert answer["FunctionError"] == "Unhandled"
     error = json.loads(answer["Payload"].read())
     assert (error["errorType"], error["errorMessage"]) == ("RuntimeError", "always fails")
     request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
-    messages = [
-        e["message"]
-        for e in logs.filter_log_events(logGroupName="/aws/lambda/lc-failing")["events"]
-    ]
+    messages = _printed(cloud, "lc-failing", "")
     assert f"START RequestId: {request_id} Version: $LATEST" in messages
     assert f"END RequestId: {request_id}" in messages
     assert any(m.startswith(f"REPORT RequestId: {request_id}") for m in messages)
