@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit
 
-import boto3
 import botocore.exceptions
 import yaml
+
+from localcloud.stack import stack_client
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = ROOT / "events"
@@ -429,27 +430,17 @@ class StackView:
         )
 
 
-def _client(stack: dict[str, Any], service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=stack["endpoint_url"],
-        region_name=stack["region"],
-        aws_access_key_id="localcloud",
-        aws_secret_access_key="localcloud",  # noqa: S106 - the emulator accepts any credentials
-    )
-
-
 def _from_stack(stack: dict[str, Any]) -> StackView:
     from docflow.documents.store import from_item
 
-    cfn = _client(stack, "cloudformation")
+    cfn = stack_client(stack, "cloudformation")
     resources = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cfn.describe_stack_resources(StackName=stack["stack"])["StackResources"]
         if r.get("PhysicalResourceId")
     }
-    account = str(_client(stack, "sts").get_caller_identity()["Account"])
-    sqs, sns, events = _client(stack, "sqs"), _client(stack, "sns"), _client(stack, "events")
+    account = str(stack_client(stack, "sts").get_caller_identity()["Account"])
+    sqs, sns, events = (stack_client(stack, service) for service in ("sqs", "sns", "events"))
     queue_arns = {
         name: str(
             sqs.get_queue_attributes(QueueUrl=resources[logical], AttributeNames=["QueueArn"])[
@@ -471,9 +462,9 @@ def _from_stack(stack: dict[str, Any]) -> StackView:
             else str(events.describe_rule(Name=physical)["Arn"])
         )
     table = stack["tables"]["DocumentsTable"]
-    dynamodb, s3 = _client(stack, "dynamodb"), _client(stack, "s3")
+    dynamodb, s3 = stack_client(stack, "dynamodb"), stack_client(stack, "s3")
     described = dynamodb.describe_table(TableName=table)["Table"]
-    kinesis = _client(stack, "kinesis")
+    kinesis = stack_client(stack, "kinesis")
     log_stream = kinesis.describe_stream_summary(StreamName=resources["LogStream"])
     domain = urlsplit(stack["api_url"]).netloc
     config = yaml.safe_load((ROOT / "config" / f"{stack['stage']}.yml").read_text())

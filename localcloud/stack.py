@@ -42,14 +42,19 @@ class DeployError(RuntimeError):
     pass
 
 
-def _client(service: str, endpoint_url: str) -> Any:
+def _client(service: str, endpoint_url: str, region: str = REGION) -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint_url,
-        region_name=REGION,
+        region_name=region,
         aws_access_key_id="localcloud",
         aws_secret_access_key="localcloud",  # noqa: S106 - the emulator accepts any credentials
     )
+
+
+def stack_client(stack: dict[str, Any], service: str) -> Any:
+    """A client of `service` on the local stack that stack.json describes."""
+    return _client(service, stack["endpoint_url"], stack["region"])
 
 
 # A profile or session token left in the environment would win over (or be sent with) the

@@ -29,13 +29,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 import yaml
 
 from bench.common import write_results
 from docflow.intake.scan import EICAR
 from docflow.webhooks.model import SIGNATURE_HEADER, verify
+from localcloud.stack import stack_client
 from scripts import observability
 
 FINAL = {"processed", "rejected", "quarantined", "failed"}
@@ -225,13 +225,7 @@ class FanOut:
         self.emails_before = 0
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.stack["endpoint_url"],
-            region_name=self.stack["region"],
-            aws_access_key_id="localcloud",
-            aws_secret_access_key="localcloud",  # noqa: S106 - the embedded AWS takes any
-        )
+        return stack_client(self.stack, service)
 
     def _emails_sent(self) -> int:
         return int(self.client("ses").get_send_quota()["SentLast24Hours"])
@@ -333,13 +327,7 @@ class Analytics:
         self.inbox = observability.AlarmInbox(self.client, topic, f"{stack['stack']}-demo-pages")
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.stack["endpoint_url"],
-            region_name=self.stack["region"],
-            aws_access_key_id="localcloud",
-            aws_secret_access_key="localcloud",  # noqa: S106 - the embedded AWS takes any
-        )
+        return stack_client(self.stack, service)
 
     def game_day(self, client: Client, case: Case) -> None:
         """Requests for one document while the api function may not read the table."""

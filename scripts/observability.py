@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 Client = Callable[[str], Any]
 
@@ -41,7 +41,25 @@ def stack_resource(client: Client, stack_name: str, logical_id: str) -> str:
     return str(answer["StackResourceDetail"]["PhysicalResourceId"])
 
 
-class AlarmInbox:
+class _Closed:
+    """Closed when the `with` block it was entered for ends, however it ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AlarmInbox(_Closed):
     """An SQS queue subscribed to the alarm topic; `alerts()` are the analytics' pages so far."""
 
     def __init__(self, client: Client, topic_arn: str, name: str) -> None:
@@ -107,19 +125,8 @@ class AlarmInbox:
         self._sns.unsubscribe(SubscriptionArn=self.subscription_arn)
         self._sqs.delete_queue(QueueUrl=self.queue_url)
 
-    def __enter__(self) -> AlarmInbox:
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class ReadOutage:
+class ReadOutage(_Closed):
     """A game day: the api function's role may not read the documents table until it ends.
 
     An explicit Deny wins over the role's grants, so GET /documents/{id} answers 500 (the
@@ -131,7 +138,7 @@ class ReadOutage:
         self.role_name = str(role_arn).rsplit("/", 1)[-1]
         self.table_arn = table_arn
 
-    def __enter__(self) -> ReadOutage:
+    def __enter__(self) -> Self:
         deny = {
             "Version": "2012-10-17",
             "Statement": [
@@ -143,12 +150,8 @@ class ReadOutage:
         )
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Ends the game day: the role reads the table again."""
         self._iam.delete_role_policy(RoleName=self.role_name, PolicyName=OUTAGE_POLICY)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
+from localcloud.stack import stack_client
 
 BAR = 40
 MAX_PRINTED = 80
@@ -41,13 +41,7 @@ class Row:
 
 
 def xray_client(stack: dict[str, Any]) -> Any:
-    return boto3.client(
-        "xray",
-        endpoint_url=stack["endpoint_url"],
-        region_name=stack["region"],
-        aws_access_key_id="localcloud",
-        aws_secret_access_key="localcloud",  # noqa: S106 - the embedded AWS's admin
-    )
+    return stack_client(stack, "xray")
 
 
 def journey(xray: Any, document_id: str, since: float) -> list[dict[str, Any]]:
