@@ -2,8 +2,10 @@
 
 Never create a client at import time: tests install moto before the first call, and the
 cold start should not pay for services an invocation does not use. `reset()` drops the cache
-(tests). `translated()` turns botocore failures into docflow's error taxonomy around the call
-site, so botocore types never reach handlers; the error-code tables it reads are here.
+(tests). `Adapter` is the base of every adapter of one service (a table, a bucket, a topic):
+it calls that client unless it was built with its own `client_factory`. `translated()` turns
+botocore failures into docflow's error taxonomy around the call site, so botocore types never
+reach handlers; the error-code tables it reads are here.
 
     with aws.translated("reading document"):
         response = client.get_item(...)
@@ -20,7 +22,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from shared import errors
 
@@ -86,6 +88,26 @@ def client(service: str) -> Any:
         signature_version="s3v4" if service == "s3" else None,
     )
     return boto3.session.Session().client(service, region_name=region(), config=config)
+
+
+ClientFactory = Callable[[], Any]
+
+
+class Adapter:
+    """Base of an adapter of one AWS service (`service`): its calls go to `_client_factory()`.
+
+    That is this process's cached client (`client(service)`, created on the first call, never
+    at construction) unless the adapter was given a factory of its own: a fake in a test, a
+    client of another endpoint in a tool.
+    """
+
+    service: ClassVar[str]
+
+    def __init__(self, client_factory: ClientFactory | None = None) -> None:
+        self._client_factory: ClientFactory = client_factory or self._shared_client
+
+    def _shared_client(self) -> Any:
+        return client(self.service)
 
 
 def reset() -> None:

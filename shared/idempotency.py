@@ -42,18 +42,20 @@ NO_CONTEXT_LEASE_SECONDS = 900
 log = get_logger(__name__)
 
 
-class Idempotency:
+class Idempotency(aws.Adapter):
+    service = "dynamodb"
+
     def __init__(
         self,
         table_name: str,
         *,
         retention_seconds: int = 7 * 24 * 3600,
-        client_factory: Callable[[], Any] = lambda: aws.client("dynamodb"),
+        client_factory: aws.ClientFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
         self.retention_seconds = retention_seconds
-        self._client_factory = client_factory
         self._clock = clock
         self._remaining_ms: Callable[[], int] | None = None
 

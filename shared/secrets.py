@@ -17,15 +17,17 @@ from shared import aws, errors
 DEFAULT_TTL_SECONDS = 300.0
 
 
-class SecretCache:
+class SecretCache(aws.Adapter):
+    service = "secretsmanager"
+
     def __init__(
         self,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
-        client_factory: Callable[[], Any] = lambda: aws.client("secretsmanager"),
+        client_factory: aws.ClientFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(client_factory)
         self._ttl = ttl_seconds
-        self._client_factory = client_factory
         self._clock = clock
         self._values: dict[str, tuple[float, str]] = {}
 

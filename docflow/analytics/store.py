@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
 
 from docflow.analytics.model import Alert
 from shared import aws
 
 
-class AlarmTopic:
+class AlarmTopic(aws.Adapter):
+    service = "sns"
+
     def __init__(
-        self,
-        topic_arn: str,
-        stage: str,
-        client_factory: Callable[[], Any] = lambda: aws.client("sns"),
+        self, topic_arn: str, stage: str, client_factory: aws.ClientFactory | None = None
     ) -> None:
+        super().__init__(client_factory)
         self.topic_arn = topic_arn
         self.stage = stage
-        self._client_factory = client_factory
 
     def publish(self, alert: Alert, window: tuple[str | None, str | None]) -> None:
         message = {

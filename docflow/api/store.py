@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from shared import aws
 
 
-class S3Presigner:
-    def __init__(
-        self, bucket: str, client_factory: Callable[[], Any] = lambda: aws.client("s3")
-    ) -> None:
+class S3Presigner(aws.Adapter):
+    service = "s3"
+
+    def __init__(self, bucket: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.bucket = bucket
-        self._client_factory = client_factory
 
     def presigned_post(
         self, key: str, content_type: str, size: int, ttl_seconds: int

@@ -10,7 +10,6 @@ re-publish), else SNS's message id does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -43,14 +42,14 @@ def event_id(document_id: str, event_type: EventType) -> str:
     return f"{document_id}:{event_type}"
 
 
-class DocumentEvents:
+class DocumentEvents(aws.Adapter):
     """Publishes document events on the events topic, `event_type` as a message attribute."""
 
-    def __init__(
-        self, topic_arn: str, client_factory: Callable[[], Any] = lambda: aws.client("sns")
-    ) -> None:
+    service = "sns"
+
+    def __init__(self, topic_arn: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.topic_arn = topic_arn
-        self._client_factory = client_factory
 
     def publish(
         self,

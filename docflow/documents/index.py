@@ -6,7 +6,7 @@ Read-only: every write to the table is `docflow.documents.store`'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ class IndexEntry:
     reason: str | None = None
 
 
-class StatusIndex:
+class StatusIndex(aws.Adapter):
     """Queries on the documents table's `by_status` index (status, updated_at).
 
     An index rather than a scan: the sweep runs every few minutes and asks for the few
@@ -35,11 +35,11 @@ class StatusIndex:
     ever stored each time, its cost growing with history instead of with stuck documents.
     """
 
-    def __init__(
-        self, table_name: str, client_factory: Callable[[], Any] = lambda: aws.client("dynamodb")
-    ) -> None:
+    service = "dynamodb"
+
+    def __init__(self, table_name: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
-        self._client_factory = client_factory
 
     def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         request = {"TableName": self.table_name, "IndexName": STATUS_INDEX, **request}

@@ -26,9 +26,8 @@ def _gone(bucket: str, key: str, version_id: str | None) -> Callable[[], ObjectG
     )
 
 
-class S3Objects:
-    def __init__(self, client_factory: Callable[[], Any] = lambda: aws.client("s3")) -> None:
-        self._client_factory = client_factory
+class S3Objects(aws.Adapter):
+    service = "s3"
 
     def size(self, bucket: str, key: str, version_id: str | None) -> int:
         with aws.translated(f"reading s3://{bucket}/{key}", gone=_gone(bucket, key, version_id)):

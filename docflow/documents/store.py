@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from docflow.documents.model import (
@@ -95,12 +94,12 @@ def _status_key(status: Status, created_at: str, document_id: str) -> str:
     return f"{status}#{created_at}#{document_id}"
 
 
-class DocumentStore:
-    def __init__(
-        self, table_name: str, client_factory: Callable[[], Any] = lambda: aws.client("dynamodb")
-    ) -> None:
+class DocumentStore(aws.Adapter):
+    service = "dynamodb"
+
+    def __init__(self, table_name: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
-        self._client_factory = client_factory
 
     def create(self, document: Document) -> None:
         data = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from docflow.documents.errors import ApprovalExpiredError, ApprovalTokenInvalidError
@@ -19,19 +18,17 @@ def execution_name(name: str) -> str:
     return _EXECUTION_NAME_UNSAFE.sub("-", name)[:MAX_EXECUTION_NAME]
 
 
-class Workflow:
+class Workflow(aws.Adapter):
     """Executions of one state machine, named by its name in this account and region or its ARN.
 
     A name is resolved to an ARN on the first start (an STS call), never at construction.
     """
 
-    def __init__(
-        self,
-        state_machine: str,
-        client_factory: Callable[[], Any] = lambda: aws.client("stepfunctions"),
-    ) -> None:
+    service = "stepfunctions"
+
+    def __init__(self, state_machine: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.state_machine = state_machine
-        self._client_factory = client_factory
 
     @property
     def state_machine_arn(self) -> str:
@@ -66,13 +63,10 @@ class Workflow:
                 return
 
 
-class Tasks:
+class Tasks(aws.Adapter):
     """Resumes an execution waiting on a task token."""
 
-    def __init__(
-        self, client_factory: Callable[[], Any] = lambda: aws.client("stepfunctions")
-    ) -> None:
-        self._client_factory = client_factory
+    service = "stepfunctions"
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         client = self._client_factory()

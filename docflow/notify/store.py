@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from docflow.notify.model import Email
 from shared import aws, errors
 
@@ -13,12 +10,12 @@ from shared import aws, errors
 _INVALID_PARAMETER = "InvalidParameterValue"
 
 
-class SesMailer:
-    def __init__(
-        self, sender: str, client_factory: Callable[[], Any] = lambda: aws.client("ses")
-    ) -> None:
+class SesMailer(aws.Adapter):
+    service = "ses"
+
+    def __init__(self, sender: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.sender = sender
-        self._client_factory = client_factory
 
     def send(self, email: Email) -> str:
         client = self._client_factory()

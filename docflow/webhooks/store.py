@@ -21,19 +21,21 @@ from shared import aws, errors
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-class Subscribers:
+class Subscribers(aws.Adapter):
     """Every subscriber in the table, re-read at most every `ttl_seconds` (the list is small)."""
+
+    service = "dynamodb"
 
     def __init__(
         self,
         table_name: str,
         ttl_seconds: float = 60.0,
-        client_factory: Callable[[], Any] = lambda: aws.client("dynamodb"),
+        client_factory: aws.ClientFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
         self._ttl = ttl_seconds
-        self._client_factory = client_factory
         self._clock = clock
         self._cached: tuple[float, list[Subscriber]] | None = None
 
@@ -79,14 +81,14 @@ def _subscriber(item: Mapping[str, Any]) -> Subscriber:
         raise errors.PermanentError(f"subscriber item lacks {exc}; fix the table entry") from exc
 
 
-class BreakerStore:
+class BreakerStore(aws.Adapter):
     """Breaker state per subscriber; writes are conditional on the version read (optimistic)."""
 
-    def __init__(
-        self, table_name: str, client_factory: Callable[[], Any] = lambda: aws.client("dynamodb")
-    ) -> None:
+    service = "dynamodb"
+
+    def __init__(self, table_name: str, client_factory: aws.ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
-        self._client_factory = client_factory
 
     def load(self, subscriber_id: str) -> BreakerState:
         with aws.translated("reading breaker state"):
