@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from localcloud.console import guard, workflow
-from localcloud.console.sources import Sources, StackView, parse_time
+from localcloud.console.sources import Sources, StackView, loads, parse_time
 
 StartResponse = Callable[..., Any]
 PAGE_SIZE = 50
@@ -80,12 +80,15 @@ def _ms_clock(value: int) -> str:
     return _clock(datetime.fromtimestamp(value / 1000, UTC))
 
 
+_NOT_JSON = object()
+
+
 def _pretty(value: Any) -> str:
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return str(value)
+        decoded = loads(value, default=_NOT_JSON)
+        if decoded is _NOT_JSON:
+            return value
+        value = decoded
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
@@ -339,10 +342,9 @@ class Console:
         run = workflow.overlay(events, str(execution.get("status", "")))
         graph = workflow.svg(self.sources.definition(execution["stateMachineArn"]), run)
         document_id = None
-        try:
-            document_id = json.loads(execution.get("input") or "{}").get("document_id")
-        except (ValueError, AttributeError):
-            document_id = None
+        given = loads(execution.get("input") or "{}")
+        if isinstance(given, dict):
+            document_id = given.get("document_id")
         invocations = []
         if isinstance(document_id, str) and document_id:
             invocations = [
@@ -420,10 +422,7 @@ class Console:
         for at, text in invocation.lines:
             parsed: Any = None
             if text.startswith("{"):
-                try:
-                    parsed = json.loads(text)
-                except ValueError:
-                    parsed = None
+                parsed = loads(text)
             lines.append(
                 {"at": at, "text": text, "fields": parsed if isinstance(parsed, dict) else None}
             )

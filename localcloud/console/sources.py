@@ -45,6 +45,15 @@ def _plain(attr: dict[str, Any]) -> Any:
     return value
 
 
+def loads(text: Any, default: Any = None) -> Any:
+    """JSON from text the stack holds (any client may have written it), or `default` when it
+    is not JSON or nests deeper than the decoder's recursion limit."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return default
+
+
 def plain_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in item.items()}
 
@@ -203,10 +212,9 @@ class Sources:
             for message_id, message, _subject, attributes, _group in list(
                 getattr(topic, "sent_notifications", [])
             ):
-                try:
-                    body = json.loads(message)
-                except (TypeError, ValueError):
+                if document_id not in str(message):
                     continue
+                body = loads(message)
                 if isinstance(body, dict) and body.get("document_id") == document_id:
                     events.append(
                         {
@@ -230,11 +238,8 @@ class Sources:
             return []
         sent = []
         for line in path.read_text(encoding="utf-8").splitlines():
-            if document_id in line:
-                try:
-                    sent.append(json.loads(line))
-                except ValueError:
-                    continue
+            if document_id in line and (message := loads(line)) is not None:
+                sent.append(message)
         return sent
 
     def deliveries(self, view: StackView, document_id: str) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from localcloud.console.sources import loads
+
 NODE_H = 34
 CHAR_W = 7.0
 PAD_X = 16
@@ -392,10 +394,7 @@ def _close(run: StateRun) -> None:
 
 def _caught_error(output: Any) -> str | None:
     """The error name a Catch wrote into the output ("" when unnamed; None: no error there)."""
-    try:
-        data = json.loads(output) if isinstance(output, str) else output
-    except ValueError:
-        return None
+    data = loads(output) if isinstance(output, str) else output
     if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
         return None
     return str(data["error"].get("Error") or "")

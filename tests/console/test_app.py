@@ -210,3 +210,16 @@ def test_the_queues_page_shows_dead_letters_and_which_alarms_were_not_created() 
     assert '<span class="status alarm-ALARM">ALARM</span>' in page
     assert "1 alarm of the template not evaluated here" in page
     assert '<li data-alarm="docflow-test-throttles">' in page
+
+
+def test_text_any_client_wrote_is_read_as_json_or_not_at_all() -> None:
+    # An SNS message, a mail line or a log line nested past the decoder's recursion limit (the
+    # hostile-input campaign publishes such messages) must not fail the page that reads it.
+    from localcloud.console.sources import loads
+
+    deep = "[" * 100_000 + "]" * 100_000
+    assert loads(deep) is None
+    assert loads(deep, default="raw") == "raw"
+    assert loads("not json") is None
+    assert loads(None) is None
+    assert loads('{"document_id": "doc_1"}') == {"document_id": "doc_1"}

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from localcloud import stack
+from localcloud import server, stack
 from tests.e2e.conftest import FINAL, LocalStack
 from tests.e2e.hostile import EICAR
 from tests.processing_samples import csv_bytes, image_bytes
@@ -102,18 +102,34 @@ def page(browser: Any) -> Iterator[Any]:
     assert dialogs == [], f"a page ran script: {dialogs}"
 
 
+@pytest.fixture
+def visit(page: Any, local_stack: LocalStack, console_url: str) -> Callable[[str], None]:
+    """Open a console path, which must answer 200 (a failed page logs why in the stack's log)."""
+
+    def go(path: str) -> None:
+        answer = page.goto(f"{console_url}{path}")
+        if answer is not None and answer.status == 200:
+            return
+        log = (local_stack.state_dir / server.LOG_FILE).read_text(errors="replace")
+        failed = log[log.rfind("console page") :][:3000] if "console page" in log else ""
+        status = None if answer is None else answer.status
+        pytest.fail(f"{path} answered {status}: {page.inner_text('body')[:300]}\n{failed}")
+
+    return go
+
+
 def _shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_the_documents_page_lists_the_days_documents_with_their_final_statuses(
-    day: dict[str, dict[str, Any]], console_url: str, page: Any
+    day: dict[str, dict[str, Any]], page: Any, visit: Callable[[str], None]
 ) -> None:
     expected = {"hostile": "processed", "eicar": "quarantined", "flagged": "processed"}
     expected["cut"] = "rejected"
     assert {label: d["status"] for label, d in day.items()} == expected
-    page.goto(f"{console_url}/documents")
+    visit("/documents")
     for label, document in day.items():
         row = page.locator(f'tr[data-document="{document["document_id"]}"]')
         assert row.locator(".status").inner_text() == expected[label]
@@ -132,10 +148,10 @@ def test_the_documents_page_lists_the_days_documents_with_their_final_statuses(
 
 
 def test_a_document_page_shows_its_timeline_and_the_states_its_execution_visited(
-    day: dict[str, dict[str, Any]], console_url: str, page: Any
+    day: dict[str, dict[str, Any]], page: Any, visit: Callable[[str], None]
 ) -> None:
     document = day["flagged"]
-    page.goto(f"{console_url}/documents/{document['document_id']}")
+    visit(f"/documents/{document['document_id']}")
     steps = page.locator("table.timeline tbody tr")
     shown = [steps.nth(i).locator(".status").inner_text() for i in range(steps.count())]
     assert shown == [entry["status"] for entry in document["history"]]
@@ -164,9 +180,9 @@ def test_a_document_page_shows_its_timeline_and_the_states_its_execution_visited
 
 
 def test_the_execution_graph_highlights_the_error_a_catch_took(
-    day: dict[str, dict[str, Any]], console_url: str, page: Any
+    day: dict[str, dict[str, Any]], page: Any, visit: Callable[[str], None]
 ) -> None:
-    page.goto(f"{console_url}/documents/{day['cut']['document_id']}")
+    visit(f"/documents/{day['cut']['document_id']}")
     execution = page.locator("a", has_text="history and logs")
     execution.click()
     transform = page.locator('svg.workflow g.state[data-state="Transform"]')
@@ -197,12 +213,12 @@ def dead_letter(local_stack: LocalStack) -> Iterator[str]:
 def test_the_queues_page_shows_each_queues_dead_letter_count(
     local_stack: LocalStack,
     day: dict[str, dict[str, Any]],
-    console_url: str,
     page: Any,
+    visit: Callable[[str], None],
     dead_letter: str,
 ) -> None:
     sqs = local_stack.client("sqs")
-    page.goto(f"{console_url}/queues")
+    visit("/queues")
     dead_letter_queues = [
         url for url in sqs.list_queues()["QueueUrls"] if url.rsplit("/", 1)[-1].endswith("-dlq")
     ]
@@ -231,7 +247,7 @@ def test_the_queues_page_shows_each_queues_dead_letter_count(
     assert declared
     assert declared <= {alarms.nth(i).get_attribute("data-alarm") for i in range(alarms.count())}
     _shot(page, "queues")
-    page.goto(f"{console_url}/workflow")
+    visit("/workflow")
     assert page.locator("svg.workflow g.state").count() >= 10
     _shot(page, "workflow")
 
