@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from shared import errors
+from shared import errors, snapstart
 from shared import logging as shared_logging
 from shared.settings import Settings
 from shared.tracing import get_tracer
@@ -91,6 +91,7 @@ def lambda_handler(
     config = settings or Settings.load()
     shared_logging.configure(config.log_level, config.redact_keys, config.service)
     tracer = get_tracer(config.tracing_enabled)
+    snapstart.register()
 
     def decorate(func: Handler) -> Handler:
         name = func.__module__.rsplit(".", 1)[-1]

@@ -42,6 +42,10 @@ class SecretCache(aws.Adapter):
         self._values[name] = (now, value)
         return value
 
+    def forget(self) -> None:
+        """Drop every cached value (after a SnapStart restore: `shared.snapstart`)."""
+        self._values.clear()
+
     def get_json(self, name: str, *, refresh: bool = False) -> Any:
         raw = self.get(name, refresh=refresh)
         try:
@@ -59,3 +63,7 @@ def get_secret(name: str, *, refresh: bool = False) -> str:
 
 def get_secret_json(name: str, *, refresh: bool = False) -> Any:
     return _default.get_json(name, refresh=refresh)
+
+
+def forget() -> None:
+    _default.forget()
