@@ -108,12 +108,14 @@ def _median_rates(work: dict[str, Callable[[], int]], runs: int) -> dict[str, di
 
 
 def _sqs_records(document_ids: list[str]) -> list[dict[str, Any]]:
+    from docflow.documents.events import EventType
+
     records = []
     for document_id in document_ids:
         event_id = f"{document_id}:{uuid.uuid4().hex}"
         message = {
             "event_id": event_id,
-            "event_type": "document.processed",
+            "event_type": str(EventType.PROCESSED),
             "document_id": document_id,
         }
         envelope = {
@@ -121,7 +123,9 @@ def _sqs_records(document_ids: list[str]) -> list[dict[str, Any]]:
             "MessageId": str(uuid.uuid4()),
             "TopicArn": "arn:aws:sns:us-east-1:123456789012:bench-events",
             "Message": json.dumps(message),
-            "MessageAttributes": {"event_type": {"Type": "String", "Value": "document.processed"}},
+            "MessageAttributes": {
+                "event_type": {"Type": "String", "Value": str(EventType.PROCESSED)}
+            },
         }
         records.append(
             {

@@ -36,6 +36,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 import botocore.exceptions
 import yaml
 
+from docflow.documents.events import SUBSCRIBED, EventType
 from localcloud.stack import stack_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +53,12 @@ FUNCTIONS = {
 }
 API_ACTIONS = ("list", "get", "create")
 DECISIONS = ("approve", "reject")
-EVENT_TYPES = {"processed": "document.processed", "rejected": "document.rejected"}
+# The event each final status publishes (the sqs sample's default event type).
+EVENT_TYPES = {
+    "processed": EventType.PROCESSED,
+    "rejected": EventType.REJECTED,
+    "failed": EventType.FAILED,
+}
 SNS_SENDER_ID = "AIDAIT2UOQQY3AUEKVGXU"  # the SenderId SQS shows on messages SNS delivered
 
 
@@ -674,11 +680,11 @@ def _sqs(request: Request, view: StackView, ids: Ids) -> Generated:
         document = _document(
             request,
             view,
-            lambda d: d.get("status") in {*EVENT_TYPES, "failed"},
+            lambda d: d.get("status") in EVENT_TYPES,
             "in a final status",
         )
     status = str(document["status"])
-    event_type = request.event_type or EVENT_TYPES.get(status, "document.failed")
+    event_type = str(request.event_type or EVENT_TYPES[status])
     at = ids.at()
     message: dict[str, Any] = {
         # A fresh event id: the deployed consumers already handled the document's own one
@@ -691,7 +697,7 @@ def _sqs(request: Request, view: StackView, ids: Ids) -> Generated:
         "filename": document.get("filename"),
         "status": status,
     }
-    if event_type == "document.processed":
+    if event_type == EventType.PROCESSED:
         message["results"] = document.get("results") or {}
     else:
         reason = str(document.get("reason") or "sample")
@@ -898,7 +904,7 @@ def add_parser(commands: Any, state_dir: Path) -> None:
     parser.add_argument("--document", help="a document id (default: the owner's newest that fits)")
     parser.add_argument(
         "--event-type",
-        choices=sorted({*EVENT_TYPES.values(), "document.failed"}),
+        choices=sorted(str(event_type) for event_type in SUBSCRIBED),
         help="sqs: the document event (default: from the document's status)",
     )
     parser.add_argument(
