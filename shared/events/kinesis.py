@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import InvalidInputError
-from shared.events._parse import _mapping, _require
+from shared.events._parse import _mapping, _records, _require
 
 
 @dataclass(frozen=True)
@@ -34,32 +34,9 @@ class KinesisWindowEvent:
     def from_event(cls, event: Any) -> KinesisWindowEvent:
         if not isinstance(event, dict):
             raise InvalidInputError("expected a Kinesis event object")
-        records = event.get("Records") or []
-        if not isinstance(records, list):
-            raise InvalidInputError("Kinesis event: Records must be a list")
-        parsed = []
-        for index, record in enumerate(records):
-            where = f"Kinesis record {index}"
-            body = _require(record, "kinesis", where)
-            sequence_number = _require(body, "sequenceNumber", where)
-            if not isinstance(sequence_number, str) or not sequence_number:
-                raise InvalidInputError(f"{where}: sequenceNumber must be a non-empty string")
-            arrival = body.get("approximateArrivalTimestamp")
-            parsed.append(
-                KinesisRecord(
-                    sequence_number=sequence_number,
-                    partition_key=str(body.get("partitionKey", "")),
-                    # Kept when unreadable: the consumer counts it as malformed instead of
-                    # failing the batch.
-                    data=_data(body.get("data")),
-                    arrival_time=float(arrival)
-                    if isinstance(arrival, int | float) and not isinstance(arrival, bool)
-                    else None,
-                )
-            )
         window = _mapping(event.get("window"))
         return cls(
-            records=parsed,
+            records=_records(event, "Kinesis event", "Kinesis record", _record, optional=True),
             shard_id=str(event.get("shardId", "")),
             window_start=_text(window.get("start")),
             window_end=_text(window.get("end")),
@@ -67,6 +44,24 @@ class KinesisWindowEvent:
             is_final=event.get("isFinalInvokeForWindow") is True,
             terminated_early=event.get("isWindowTerminatedEarly") is True,
         )
+
+
+def _record(record: Any, where: str) -> KinesisRecord:
+    body = _require(record, "kinesis", where)
+    sequence_number = _require(body, "sequenceNumber", where)
+    if not isinstance(sequence_number, str) or not sequence_number:
+        raise InvalidInputError(f"{where}: sequenceNumber must be a non-empty string")
+    arrival = body.get("approximateArrivalTimestamp")
+    return KinesisRecord(
+        sequence_number=sequence_number,
+        partition_key=str(body.get("partitionKey", "")),
+        # Kept when unreadable: the consumer counts it as malformed instead of failing the
+        # batch.
+        data=_data(body.get("data")),
+        arrival_time=float(arrival)
+        if isinstance(arrival, int | float) and not isinstance(arrival, bool)
+        else None,
+    )
 
 
 def _data(value: Any) -> bytes:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from shared.errors import InvalidInputError
-from shared.events._parse import _require
+from shared.events._parse import _records, _require
 
 
 @dataclass(frozen=True)
@@ -40,35 +40,30 @@ class S3Event:
 
     @classmethod
     def from_event(cls, event: Any) -> S3Event:
-        records = _require(event, "Records", "S3 event")
-        if not isinstance(records, list):
-            raise InvalidInputError("S3 event: Records must be a list")
-        parsed = []
-        for index, record in enumerate(records):
-            where = f"S3 event record {index}"
-            s3 = _require(record, "s3", where)
-            obj = _require(s3, "object", where)
-            key = _require(obj, "key", where)
-            if not isinstance(key, str):
-                raise InvalidInputError(f"{where}: object key must be a string")
-            size = obj.get("size", 0)
-            if isinstance(size, str) and size.isdigit():
-                size = int(size)
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise InvalidInputError(f"{where}: object size must be a whole number of bytes")
-            parsed.append(
-                S3Object(
-                    event_name=str(record.get("eventName", "")),
-                    bucket=str(_require(_require(s3, "bucket", where), "name", where)),
-                    key=unquote_plus(key),
-                    size=size,
-                    version_id=_text(obj.get("versionId")),
-                    etag=_text(obj.get("eTag")),
-                    sequencer=_text(obj.get("sequencer")),
-                    event_time=_text(record.get("eventTime")),
-                )
-            )
-        return cls(records=parsed)
+        return cls(records=_records(event, "S3 event", "S3 event record", _object))
+
+
+def _object(record: Any, where: str) -> S3Object:
+    s3 = _require(record, "s3", where)
+    obj = _require(s3, "object", where)
+    key = _require(obj, "key", where)
+    if not isinstance(key, str):
+        raise InvalidInputError(f"{where}: object key must be a string")
+    size = obj.get("size", 0)
+    if isinstance(size, str) and size.isdigit():
+        size = int(size)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise InvalidInputError(f"{where}: object size must be a whole number of bytes")
+    return S3Object(
+        event_name=str(record.get("eventName", "")),
+        bucket=str(_require(_require(s3, "bucket", where), "name", where)),
+        key=unquote_plus(key),
+        size=size,
+        version_id=_text(obj.get("versionId")),
+        etag=_text(obj.get("eTag")),
+        sequencer=_text(obj.get("sequencer")),
+        event_time=_text(record.get("eventTime")),
+    )
 
 
 def _text(value: Any) -> str | None:

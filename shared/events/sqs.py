@@ -33,25 +33,23 @@ class SqsEvent:
 
     @classmethod
     def from_event(cls, event: Any) -> SqsEvent:
-        parsed = []
-        for index, record in enumerate(_records(event, "SQS event")):
-            where = f"SQS record {index}"
-            parsed.append(
-                SqsMessage(
-                    message_id=str(_require(record, "messageId", where)),
-                    body=str(record.get("body") or ""),
-                    receipt_handle=str(record.get("receiptHandle", "")),
-                    attributes=_str_map(record.get("attributes")),
-                    # Lambda shows SQS message attributes as {"stringValue": ..., "dataType"}.
-                    message_attributes={
-                        str(k): str(v.get("stringValue", ""))
-                        for k, v in _mapping(record.get("messageAttributes")).items()
-                        if isinstance(v, dict)
-                    },
-                    source_arn=str(record.get("eventSourceARN", "")),
-                )
-            )
-        return cls(records=parsed)
+        return cls(records=_records(event, "SQS event", "SQS record", _message))
+
+
+def _message(record: Any, where: str) -> SqsMessage:
+    return SqsMessage(
+        message_id=str(_require(record, "messageId", where)),
+        body=str(record.get("body") or ""),
+        receipt_handle=str(record.get("receiptHandle", "")),
+        attributes=_str_map(record.get("attributes")),
+        # Lambda shows SQS message attributes as {"stringValue": ..., "dataType"}.
+        message_attributes={
+            str(k): str(v.get("stringValue", ""))
+            for k, v in _mapping(record.get("messageAttributes")).items()
+            if isinstance(v, dict)
+        },
+        source_arn=str(record.get("eventSourceARN", "")),
+    )
 
 
 @dataclass(frozen=True)

@@ -29,32 +29,30 @@ class DynamoDBStreamEvent:
 
     @classmethod
     def from_event(cls, event: Any) -> DynamoDBStreamEvent:
-        parsed = []
-        for index, record in enumerate(_records(event, "DynamoDB stream event")):
-            where = f"stream record {index}"
-            body = _require(record, "dynamodb", where)
-            name = str(_require(record, "eventName", where))
-            if name not in {"INSERT", "MODIFY", "REMOVE"}:
-                raise InvalidInputError(f"{where}: unknown eventName {name!r}")
-            keys = _require(body, "Keys", where)
-            if not isinstance(keys, dict):
-                raise InvalidInputError(f"{where}: Keys must be an object")
-            created = body.get("ApproximateCreationDateTime")
-            parsed.append(
-                StreamChange(
-                    event_id=str(record.get("eventID", "")),
-                    event_name=name,
-                    sequence_number=str(_require(body, "SequenceNumber", where)),
-                    keys=dict(keys),
-                    new_image=_image(body.get("NewImage"), f"{where}: NewImage"),
-                    old_image=_image(body.get("OldImage"), f"{where}: OldImage"),
-                    approximate_creation_time=float(created)
-                    if isinstance(created, int | float) and not isinstance(created, bool)
-                    else None,
-                    source_arn=str(record.get("eventSourceARN", "")),
-                )
-            )
-        return cls(records=parsed)
+        return cls(records=_records(event, "DynamoDB stream event", "stream record", _change))
+
+
+def _change(record: Any, where: str) -> StreamChange:
+    body = _require(record, "dynamodb", where)
+    name = str(_require(record, "eventName", where))
+    if name not in {"INSERT", "MODIFY", "REMOVE"}:
+        raise InvalidInputError(f"{where}: unknown eventName {name!r}")
+    keys = _require(body, "Keys", where)
+    if not isinstance(keys, dict):
+        raise InvalidInputError(f"{where}: Keys must be an object")
+    created = body.get("ApproximateCreationDateTime")
+    return StreamChange(
+        event_id=str(record.get("eventID", "")),
+        event_name=name,
+        sequence_number=str(_require(body, "SequenceNumber", where)),
+        keys=dict(keys),
+        new_image=_image(body.get("NewImage"), f"{where}: NewImage"),
+        old_image=_image(body.get("OldImage"), f"{where}: OldImage"),
+        approximate_creation_time=float(created)
+        if isinstance(created, int | float) and not isinstance(created, bool)
+        else None,
+        source_arn=str(record.get("eventSourceARN", "")),
+    )
 
 
 def _image(value: Any, where: str) -> dict[str, Any] | None:
