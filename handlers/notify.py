@@ -5,12 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from docflow.documents.events import DocumentEvent
 from docflow.documents.store import DocumentStore
 from docflow.notify.service import Notifier, NotifyPolicy
 from docflow.notify.store import SesMailer
-from shared.batch import process_batch
-from shared.events.sqs import Notification, SqsEvent, SqsMessage
+from handlers import _fanout
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env
@@ -35,14 +33,7 @@ notifier = Notifier(
 )
 
 
-def _notify(record: SqsMessage) -> None:
-    notification = Notification.from_sqs(record, settings.max_message_bytes)
-    notifier.notify(
-        DocumentEvent.parse(notification.json(), notification.attributes, notification.message_id)
-    )
-
-
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    return process_batch(SqsEvent.from_event(event).records, _notify, lambda r: r.message_id)
+    return _fanout.consume(event, notifier.notify, settings.max_message_bytes)

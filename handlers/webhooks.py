@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from docflow.documents.events import DocumentEvent
 from docflow.documents.store import DocumentStore
 from docflow.webhooks.model import BreakerPolicy
 from docflow.webhooks.service import CircuitBreaker, Dispatcher
 from docflow.webhooks.store import BreakerStore, HttpSender, Subscribers
+from handlers import _fanout
 from shared import secrets
-from shared.batch import process_batch
-from shared.events.sqs import Notification, SqsEvent, SqsMessage
 from shared.handler import lambda_handler
 from shared.idempotency import Idempotency
 from shared.settings import Settings, env
@@ -54,14 +52,7 @@ dispatcher = Dispatcher(
 )
 
 
-def _deliver(record: SqsMessage) -> None:
-    notification = Notification.from_sqs(record, settings.max_message_bytes)
-    dispatcher.deliver(
-        DocumentEvent.parse(notification.json(), notification.attributes, notification.message_id)
-    )
-
-
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    return process_batch(SqsEvent.from_event(event).records, _deliver, lambda r: r.message_id)
+    return _fanout.consume(event, dispatcher.deliver, settings.max_message_bytes)
