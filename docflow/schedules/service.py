@@ -5,64 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from docflow.documents.events import EventType
-from docflow.documents.index import IndexEntry
 from docflow.documents.model import Document, Status
 from docflow.schedules.model import Digest, SweepRule, iso, sweep_action
 from shared import errors
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
+    from docflow.documents.events import DocumentEvents
+    from docflow.documents.index import StatusIndex
+    from docflow.documents.store import DocumentStore
+    from docflow.documents.workflow import Workflow
     from docflow.notify.model import Email
 
 log = get_logger(__name__)
-
-
-class Index(Protocol):
-    def count(self, status: str, *, since: str | None = None) -> int: ...
-    def entries(
-        self,
-        status: str,
-        *,
-        before: str | None = None,
-        since: str | None = None,
-        limit: int = 100,
-        newest_first: bool = False,
-    ) -> list[IndexEntry]: ...
-
-
-class Documents(Protocol):
-    def get(self, document_id: str) -> Document | None: ...
-    def transition(
-        self,
-        document: Document,
-        to: Status,
-        actor: str,
-        *,
-        reason: str | None = None,
-        fields: dict[str, Any] | None = None,
-    ) -> Document: ...
-    def sweep_attempts(self, document_id: str) -> int: ...
-    def claim_redrive(self, document: Document, attempt: int, at: str) -> bool: ...
-    def record_execution(self, document_id: str, execution_arn: str) -> None: ...
-
-
-class Executions(Protocol):
-    def start(self, name: str, payload: dict[str, Any]) -> str: ...
-    def stop(self, execution_arn: str, cause: str) -> None: ...
-
-
-class Events(Protocol):
-    def publish(
-        self,
-        event_type: EventType,
-        document_id: str,
-        detail: dict[str, Any],
-        *,
-        occurred_at: str | None = None,
-    ) -> str: ...
 
 
 class Mailer(Protocol):
@@ -89,10 +47,10 @@ class Sweeper:
 
     def __init__(
         self,
-        index: Index,
-        documents: Documents,
-        executions: Executions,
-        events: Events,
+        index: StatusIndex,
+        documents: DocumentStore,
+        executions: Workflow,
+        events: DocumentEvents,
         policy: SweepPolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -178,7 +136,7 @@ class Sweeper:
 
 
 def build_digest(
-    index: Index,
+    index: StatusIndex,
     stage: str,
     lookback_hours: int,
     now: datetime,
