@@ -199,6 +199,19 @@ class StageControls {
     );
   }
 
+  // Adds generated resources to the template; one whose id is taken stops the build (`code`).
+  addGenerated(template, generated, code) {
+    for (const id of Object.keys(generated)) {
+      if (template.Resources[id]) {
+        throw new this.serverless.classes.Error(
+          `stage-controls: generated resource ${id} clashes with one already in the template`,
+          code
+        );
+      }
+    }
+    Object.assign(template.Resources, generated);
+  }
+
   addScheduleDeadLetters() {
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
     let policies;
@@ -207,15 +220,7 @@ class StageControls {
     } catch (error) {
       throw new this.serverless.classes.Error(`stage-controls: ${error.message}`, 'DOCFLOW_SCHEDULE_DLQ');
     }
-    for (const id of Object.keys(policies)) {
-      if (template.Resources[id]) {
-        throw new this.serverless.classes.Error(
-          `stage-controls: generated resource ${id} clashes with one already in the template`,
-          'DOCFLOW_SCHEDULE_DLQ'
-        );
-      }
-    }
-    Object.assign(template.Resources, policies);
+    this.addGenerated(template, policies, 'DOCFLOW_SCHEDULE_DLQ');
     this.log.info(`stage-controls: dead-letter queue policies for scheduled rules: ${Object.keys(policies).join(', ') || 'none'}`);
   }
 
@@ -234,15 +239,7 @@ class StageControls {
       stage: this.stage(),
       monitoring: config.monitoring,
     });
-    for (const id of Object.keys(generated)) {
-      if (template.Resources[id]) {
-        throw new this.serverless.classes.Error(
-          `stage-controls: generated resource ${id} clashes with one already in the template`,
-          'DOCFLOW_MONITORING_CLASH'
-        );
-      }
-    }
-    Object.assign(template.Resources, generated);
+    this.addGenerated(template, generated, 'DOCFLOW_MONITORING_CLASH');
     const protectedTables = protectRetainedTables(template.Resources, config.deletionProtection);
     this.log.info(
       `stage-controls: ${Object.keys(generated).length} monitoring resources; ` +

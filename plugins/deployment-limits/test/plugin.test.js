@@ -53,6 +53,15 @@ plugins:
   - ./plugins/deployment-limits
 `;
 
+// The queue Jobs that the worker function consumes, with its visibility timeout in seconds.
+const jobsQueue = (visibility) => `resources:
+  Resources:
+    Jobs:
+      Type: AWS::SQS::Queue
+      Properties: {VisibilityTimeout: ${visibility}}
+`;
+const WORKER_PY = 'def handle(event, context):\n    return None\n';
+
 test('sls package prints the figures of every function and writes them to .serverless', () => {
   const dir = service(
     `${HEADER}
@@ -72,15 +81,10 @@ functions:
     timeout: 30
     events:
       - sqs: {arn: {Fn::GetAtt: [Jobs, Arn]}}
-resources:
-  Resources:
-    Jobs:
-      Type: AWS::SQS::Queue
-      Properties: {VisibilityTimeout: 180}
-`,
+${jobsQueue(180)}`,
     {
       'handlers/api.py': 'def handle(event, context):\n    return {"statusCode": 200}\n',
-      'handlers/worker.py': 'def handle(event, context):\n    return None\n',
+      'handlers/worker.py': WORKER_PY,
       'deps.zip': (file) => zips.writeZip(file, { 'python/dep/__init__.py': 'VALUE = 1\n' }),
     }
   );
@@ -122,15 +126,10 @@ functions:
     layers: [{Ref: DepsLambdaLayer}, {Ref: GhostLambdaLayer}]
     events:
       - sqs: {arn: {Fn::GetAtt: [Jobs, Arn]}}
-resources:
-  Resources:
-    Jobs:
-      Type: AWS::SQS::Queue
-      Properties: {VisibilityTimeout: 300}
-`,
+${jobsQueue(300)}`,
     {
       'handlers/api.py': 'def handle(event, context):\n    return None\n',
-      'handlers/worker.py': 'def handle(event, context):\n    return None\n',
+      'handlers/worker.py': WORKER_PY,
       'bomb.zip': (file) => zips.writeZipBomb(file),
     }
   );

@@ -114,17 +114,27 @@ function functionAlarms(ctx, id, fn) {
   ];
 }
 
-function queueAlarm(ctx, id, queue) {
-  const name = textOf((queue.Properties || {}).QueueName) || id;
+// An alarm on the maximum of one SQS metric of a queue, its description led by the queue's name.
+function sqsAlarm(ctx, queueId, queue, { suffix, metric, threshold, says }) {
+  const name = textOf((queue.Properties || {}).QueueName) || queueId;
   return alarm(ctx, {
-    id: `${id}DepthAlarm`,
-    name: `${id}-depth`,
-    description: `${name}: ${ctx.monitoring.dlqDepth} or more dead letters waiting; inspect and redrive`,
+    id: `${queueId}${suffix.id}Alarm`,
+    name: `${queueId}-${suffix.name}`,
+    description: `${name}: ${says}`,
     namespace: 'AWS/SQS',
-    metric: 'ApproximateNumberOfMessagesVisible',
-    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+    metric,
+    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
     statistic: 'Maximum',
+    threshold,
+  });
+}
+
+function queueAlarm(ctx, id, queue) {
+  return sqsAlarm(ctx, id, queue, {
+    suffix: { id: 'Depth', name: 'depth' },
+    metric: 'ApproximateNumberOfMessagesVisible',
     threshold: ctx.monitoring.dlqDepth,
+    says: `${ctx.monitoring.dlqDepth} or more dead letters waiting; inspect and redrive`,
   });
 }
 
@@ -199,16 +209,12 @@ function consumerIteratorAgeAlarm(ctx, fnId) {
 // A consumed queue whose oldest message keeps ageing: its consumer fails, is throttled, or
 // waits behind an open breaker (the depth of its dead-letter queue says nothing until then).
 function oldestMessageAlarm(ctx, queueId, queue) {
-  const name = textOf((queue.Properties || {}).QueueName) || queueId;
-  return alarm(ctx, {
-    id: `${queueId}OldestMessageAlarm`,
-    name: `${queueId}-oldest-message`,
-    description: `${name}: a message has waited ${ctx.monitoring.oldestMessageSeconds} s or more for its consumer`,
-    namespace: 'AWS/SQS',
+  const seconds = ctx.monitoring.oldestMessageSeconds;
+  return sqsAlarm(ctx, queueId, queue, {
+    suffix: { id: 'OldestMessage', name: 'oldest-message' },
     metric: 'ApproximateAgeOfOldestMessage',
-    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
-    statistic: 'Maximum',
-    threshold: ctx.monitoring.oldestMessageSeconds,
+    threshold: seconds,
+    says: `a message has waited ${seconds} s or more for its consumer`,
   });
 }
 

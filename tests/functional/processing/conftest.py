@@ -45,6 +45,13 @@ FUNCTIONS = {
     "processCompensate": "process_compensate",
 }
 
+Api = Callable[..., tuple[int, Any]]
+
+
+def decide(api: Api, document_id: str, body: Any, key: str = "alice-approver") -> tuple[int, Any]:
+    """POST /documents/{id}/decision with `body`, by default as alice's approver key."""
+    return api("POST /documents/{id}/decision", key=key, path_id=document_id, body=body)
+
 
 @dataclass
 class Proc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,10 +11,9 @@ from docflow.documents.errors import ApprovalExpiredError
 from docflow.documents.model import Status
 from docflow.processing import approval
 from shared import errors
-from tests.functional.processing.conftest import Proc, Workflow
+from tests.functional.processing.conftest import Api, Proc, Workflow, decide
 from tests.processing_samples import csv_bytes
 
-Api = Callable[..., tuple[int, Any]]
 # The approver: another key of the owner than the one that submitted (k-alice, see Proc).
 APPROVER = Principal("k-alice-approver", "alice", frozenset({"approve"}))
 
@@ -28,10 +26,6 @@ def waiting(proc: Proc, token: str = TOKEN) -> str:
     request = {"document_id": state["document_id"], "task_token": token, "reasons": ["r"]}
     proc.run("processRequestApproval", request)
     return str(state["document_id"])
-
-
-def decide(api: Api, document_id: str, body: Any, key: str = "alice-approver") -> tuple[int, Any]:
-    return api("POST /documents/{id}/decision", key=key, path_id=document_id, body=body)
 
 
 @pytest.mark.parametrize("key", ["bob", "alice-viewer"])
@@ -104,6 +98,11 @@ def test_a_forged_token_is_a_410_and_resumes_nothing(workflow: Workflow, api: Ap
     assert (status, body["error"]) == (409, "already_decided")
 
 
+def approve(proc: Proc, tasks: Any, document_id: str) -> Any:
+    """The approver's approval, sent to the workflow through `tasks`."""
+    return approval.decide(APPROVER, document_id, {"decision": "approve"}, proc.store, tasks, "api")
+
+
 class _Tasks:
     def __init__(self, failure: Exception) -> None:
         self.failure = failure
@@ -118,14 +117,7 @@ def test_an_expired_token_is_a_410(proc: Proc) -> None:
     document_id = waiting(proc)
     tasks = _Tasks(ApprovalExpiredError("the approval expired"))
     with pytest.raises(ApprovalExpiredError) as caught:
-        approval.decide(
-            APPROVER,
-            document_id,
-            {"decision": "approve"},
-            proc.store,
-            tasks,
-            "api",
-        )
+        approve(proc, tasks, document_id)
     assert caught.value.status_code == 410
     assert tasks.sent == [TOKEN]
 
@@ -134,14 +126,7 @@ def test_a_decision_step_functions_did_not_take_can_be_sent_again(proc: Proc) ->
     document_id = waiting(proc)
     tasks = _Tasks(errors.TransientError("Step Functions throttled"))
     with pytest.raises(errors.TransientError):
-        approval.decide(
-            APPROVER,
-            document_id,
-            {"decision": "approve"},
-            proc.store,
-            tasks,
-            "api",
-        )
+        approve(proc, tasks, document_id)
     assert proc.doc(document_id).status is Status.AWAITING_APPROVAL
     assert proc.store.approval(document_id)["token"] == TOKEN
     assert "decision" not in proc.store.approval(document_id)

@@ -8,10 +8,8 @@ from typing import Any
 
 from docflow.documents.model import Status
 from shared.errors import PermanentError, TransientError
-from tests.functional.processing.conftest import Workflow
+from tests.functional.processing.conftest import Api, Workflow, decide
 from tests.processing_samples import csv_bytes, image_bytes
-
-Api = Callable[..., tuple[int, Any]]
 
 
 def test_an_image_is_processed_end_to_end(workflow: Workflow) -> None:
@@ -55,12 +53,7 @@ def flagged_csv(workflow: Workflow) -> tuple[dict[str, Any], str]:
 def test_a_flagged_csv_waits_and_is_processed_once_approved(workflow: Workflow, api: Api) -> None:
     state, execution = flagged_csv(workflow)
     document_id = state["document_id"]
-    status, body = api(
-        "POST /documents/{id}/decision",
-        key="alice-approver",
-        path_id=document_id,
-        body={"decision": "approve"},
-    )
+    status, body = decide(api, document_id, {"decision": "approve"})
     assert (status, body["decision"], body["status"]) == (200, "approved", "processing")
     assert workflow.wait(execution)["status"] == "SUCCEEDED"
     document = workflow.proc.doc(document_id)
@@ -72,12 +65,7 @@ def test_a_flagged_csv_waits_and_is_processed_once_approved(workflow: Workflow, 
         "document.processed",
     ]
     # The same decision again is refused: the document is no longer waiting.
-    status, body = api(
-        "POST /documents/{id}/decision",
-        key="alice-approver",
-        path_id=document_id,
-        body={"decision": "approve"},
-    )
+    status, body = decide(api, document_id, {"decision": "approve"})
     assert (status, body["error"]) == (409, "already_decided")
 
 
@@ -86,12 +74,7 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_nothing(
 ) -> None:
     state, execution = flagged_csv(workflow)
     document_id = state["document_id"]
-    status, _ = api(
-        "POST /documents/{id}/decision",
-        key="alice-approver",
-        path_id=document_id,
-        body={"decision": "reject", "comment": "not budgeted"},
-    )
+    status, _ = decide(api, document_id, {"decision": "reject", "comment": "not budgeted"})
     assert status == 200
     assert workflow.wait(execution)["status"] == "SUCCEEDED"
     document = workflow.proc.doc(document_id)
@@ -114,12 +97,7 @@ def test_an_approval_that_times_out_rejects_the_document_as_expired(
     assert document.status is Status.REJECTED
     assert (document.reason or "").startswith("approval_expired")
     assert workflow.proc.keys(f"processed/{document_id}/") == []
-    status, body = api(
-        "POST /documents/{id}/decision",
-        key="alice-approver",
-        path_id=document_id,
-        body={"decision": "approve"},
-    )
+    status, body = decide(api, document_id, {"decision": "approve"})
     assert (status, body["error"]) == (409, "not_awaiting_approval")
 
 
