@@ -106,3 +106,23 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
     return path
+
+
+def copy_checkout(into: Path, linked: tuple[str, ...] = ("node_modules", ".venv")) -> Path:
+    """The working tree's files (tracked and new, not ignored) copied into `into`, and links
+    to the environments `linked` names, so a benchmark can change and deploy its own copy."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file() and not source.is_symlink():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    for name in linked:
+        if (ROOT / name).exists():
+            (into / name).symlink_to((ROOT / name).resolve())
+    return into

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,42 +30,17 @@ from typing import Any
 
 import requests
 
-from bench.common import ROOT, median, write_results
+from bench.common import ROOT, copy_checkout, median, write_results
 from localcloud import server, stack
 
 LINKED = ("node_modules", ".venv", ".venv-checkov", ".tools")
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _checkout(target: Path) -> None:
-    """The tracked files as they are in the working tree, and links to the environments."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for raw in listed:
-        name = raw.decode()
-        source = ROOT / name
-        if name and source.is_file() and not source.is_symlink():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    for name in LINKED:
-        if (ROOT / name).exists():
-            (target / name).symlink_to((ROOT / name).resolve())
 
 
 class Loop:
     def __init__(self, tree: Path, state_dir: Path) -> None:
         self.tree = tree
         self.state_dir = state_dir
-        self.ports = [_port(), _port()]
+        self.ports = [server.free_port(), server.free_port()]
 
     def up(self, *extra: str) -> tuple[float, dict[str, Any]]:
         """Seconds `up` took, wall clock, and the stack description it wrote."""
@@ -121,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-devloop-") as tmp:
         tree, state_dir = Path(tmp) / "checkout", Path(tmp) / "state"
         tree.mkdir()
-        _checkout(tree)
+        copy_checkout(tree, LINKED)
         loop = Loop(tree, state_dir)
         try:
             first_s, _ = loop.up()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import tempfile
 import threading
@@ -47,12 +46,6 @@ POLL_SECONDS = 1.0
 BOUND_SECONDS = 900.0
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _stack(stack_dir: Path | None) -> Iterator[tuple[dict[str, Any], Path, float | None]]:
     if stack_dir is not None:
@@ -63,7 +56,9 @@ def _stack(stack_dir: Path | None) -> Iterator[tuple[dict[str, Any], Path, float
         return
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         state_dir = Path(tmp)
-        info = server.start_background("127.0.0.1", _port(), _port(), state_dir)
+        info = server.start_background(
+            "127.0.0.1", server.free_port(), server.free_port(), state_dir
+        )
         try:
             deploy_s = stack.deploy(info["endpoint_url"])
             yield stack.describe(info, state_dir), state_dir, deploy_s

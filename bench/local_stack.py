@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,12 +19,6 @@ from typing import Any
 
 from bench.common import ROOT, median, write_results
 from localcloud import server, stack
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _timed(command: list[str], env: dict[str, str]) -> float:
@@ -48,7 +41,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-local-stack-") as tmp:
         state_dir = Path(tmp)
         started = time.perf_counter()
-        info = server.start_background("127.0.0.1", _port(), _port(), state_dir)
+        info = server.start_background(
+            "127.0.0.1", server.free_port(), server.free_port(), state_dir
+        )
         start_s = time.perf_counter() - started
         try:
             env = stack.deploy_environment(info["endpoint_url"])

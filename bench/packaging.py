@@ -31,7 +31,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, median, write_results
+from bench.common import copy_checkout, median, write_results
 
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
     platform.machine().lower()
@@ -56,25 +56,6 @@ def _python312() -> str:
             f"bench.packaging needs Python 3.12 (the Lambda runtime), not {sys.version}"
         )
     return sys.executable
-
-
-def _scratch_copy(into: Path) -> Path:
-    """The working tree's files (tracked and new, not ignored); node_modules, .venv linked."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            target = into / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    for linked in ("node_modules", ".venv"):
-        (into / linked).symlink_to(ROOT / linked)
-    return into
 
 
 def _package(service: Path, stage: str) -> dict[str, Any]:
@@ -251,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     only = {name for name in args.functions.split(",") if name}
     results: dict[str, Any] = {"stages": {}, "cold_import": None}
     with tempfile.TemporaryDirectory(prefix="bench-packaging-service-") as work:
-        service = _scratch_copy(Path(work))
+        service = copy_checkout(Path(work))
         for stage in stages:
             print(f"packaging {stage}...", file=sys.stderr)
             built = _package(service, stage)

@@ -41,6 +41,13 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on `host` now, for a server about to start there (tests, benchmarks)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass
 class Server:
     """A running embedded AWS (moto endpoint and HTTP API gateway) in this process."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
+
+from localcloud import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
@@ -116,6 +119,16 @@ def lambda_role(*statements: dict[str, Any], name: str | None = None) -> dict[st
     return {"Type": "AWS::IAM::Role", "Properties": properties}
 
 
+class Clock:
+    """A clock that stands still until the test moves it (`clock.now += 5`)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def refusal(call: Callable[[], Any]) -> tuple[int, str, str]:
     """How an AWS API refused `call`: the HTTP status, the error code and the message."""
     with pytest.raises(ClientError) as raised:
@@ -126,6 +139,25 @@ def refusal(call: Callable[[], Any]) -> tuple[int, str, str]:
         response["Error"]["Code"],
         response["Error"]["Message"],
     )
+
+
+def python312_or_skip() -> str:
+    """The Lambda runtime's interpreter; the test is skipped, saying what is missing, without it."""
+    try:
+        return runtime.python312()
+    except runtime.RuntimeMissingError as exc:
+        pytest.skip(str(exc))
+
+
+def package_sources(into: Path) -> Path:
+    """What a function package is built from (handlers, docflow, shared and the packaging
+    plugin's repack.py), copied from the checkout into `into`."""
+    for name in ("handlers", "docflow", "shared"):
+        shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+    repack = Path("plugins/python-packaging/python/repack.py")
+    (into / repack).parent.mkdir(parents=True)
+    shutil.copy(ROOT / repack, into / repack)
+    return into
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 120.0, interval: float = 0.25) -> Any:

@@ -8,7 +8,6 @@ is missing; any other failure to start or deploy fails the session.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ import boto3
 import pytest
 import requests
 
-from localcloud import runtime, server, stack
+from localcloud import server, stack
+from tests.support import python312_or_skip
 from tests.support import wait_for as wait_for  # the fixtures' modules import it from here
 
 pytestmark = pytest.mark.e2e
@@ -40,12 +40,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     # The grants check reads what all the other tests made the roles do: it goes last.
     items.sort(key=lambda item: item.name == _LAST)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 STACK_PREFIX = "docflow-local"  # service-stage: every resource name of the local stage
@@ -155,12 +149,9 @@ def role_for(path: str) -> str:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    try:
-        runtime.python312()
-    except runtime.RuntimeMissingError as exc:
-        pytest.skip(str(exc))
+    python312_or_skip()
     state_dir = tmp_path_factory.mktemp("local-stack")
-    info = server.start_background("127.0.0.1", _free_port(), _free_port(), state_dir)
+    info = server.start_background("127.0.0.1", server.free_port(), server.free_port(), state_dir)
     try:
         deploy_seconds = stack.deploy(info["endpoint_url"])
         yield LocalStack(stack.describe(info, state_dir), state_dir, deploy_seconds)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,9 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from localcloud import changes, runtime, server, stack
-from tests.e2e.conftest import LocalStack, _free_port
+from localcloud import changes, server, stack
+from tests.e2e.conftest import LocalStack
 from tests.processing_samples import csv_bytes
+from tests.support import package_sources, python312_or_skip
 
 pytestmark = pytest.mark.e2e
 
@@ -75,13 +75,10 @@ class Lifecycle:
 
 @pytest.fixture(scope="module")
 def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
-    try:
-        runtime.python312()
-    except runtime.RuntimeMissingError as exc:
-        pytest.skip(str(exc))
+    python312_or_skip()
     state_dir = tmp_path_factory.mktemp("lifecycle")
     try:
-        yield Lifecycle(state_dir, _free_port(), _free_port())
+        yield Lifecycle(state_dir, server.free_port(), server.free_port())
     finally:
         server.stop_background(state_dir)
 
@@ -168,12 +165,7 @@ def test_code_built_in_place_is_osls_package_and_goes_live(
     } == dict.fromkeys(record.packages, True)
 
     # A one-line change to the api handler, in a copy of the tree (the checkout is shared).
-    tree = tmp_path / "tree"
-    for name in ("handlers", "docflow", "shared"):
-        shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
-    repack = Path("plugins/python-packaging/python/repack.py")
-    (tree / repack).parent.mkdir(parents=True)
-    shutil.copy(ROOT / repack, tree / repack)
+    tree = package_sources(tmp_path / "tree")
     handler = tree / "handlers" / "api.py"
     handler.write_text(handler.read_text() + 'ACTOR = "api-changed-in-place"\n')
     content, _ = changes.build(tree, record.packages["api"])

@@ -13,16 +13,9 @@ from shared import errors
 from shared.errors import ClaimInProgressError
 from shared.idempotency import NO_CONTEXT_LEASE_SECONDS, Idempotency
 from tests.conftest import Stack
+from tests.support import Clock
 
 NOW = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Invocation:
@@ -37,7 +30,7 @@ class Invocation:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud import runtime
+from localcloud import server
+from tests.support import python312_or_skip
 from tests.support import wait_for as wait_for  # the fixtures' modules import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,16 +31,7 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="session")
 def python312() -> str:
-    try:
-        return runtime.python312()
-    except runtime.RuntimeMissingError as exc:
-        pytest.skip(str(exc))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return python312_or_skip()
 
 
 def make_zip(files: dict[str, str]) -> bytes:
@@ -88,7 +79,7 @@ class Cloud:
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Iterator[Cloud]:
     state = tmp_path_factory.mktemp("localcloud")
-    port, api_port = free_port(), free_port()
+    port, api_port = server.free_port(), server.free_port()
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,

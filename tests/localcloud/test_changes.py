@@ -7,7 +7,6 @@ full deploy nothing is found changed, and a package built here is byte-identical
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import yaml
 
 from localcloud import changes
 from tests.localcloud.conftest import ROOT
+from tests.support import package_sources
 
 SERVICE_PATTERNS = ("!**", "shared/**", "!**/__pycache__/**", "!**/*.pyc")
 API_PATTERNS = (*SERVICE_PATTERNS, "handlers/__init__.py", "handlers/api.py", "docflow/api/**")
@@ -53,12 +53,7 @@ def test_the_last_matching_pattern_decides(path: str, packaged: bool) -> None:
 
 def _tree(tmp_path: Path) -> Path:
     """A working tree with what a function package and the template need."""
-    root = tmp_path / "tree"
-    for name in ("handlers", "docflow", "shared"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    repack = Path("plugins/python-packaging/python/repack.py")
-    (root / repack).parent.mkdir(parents=True)
-    shutil.copy(ROOT / repack, root / repack)
+    root = package_sources(tmp_path / "tree")
     (root / "serverless.yml").write_text("service: docflow\n")
     return root
 

@@ -11,20 +11,13 @@ import requests
 from localcloud.throttle import Limits, StageThrottle, TokenBucket, stage_limits
 from tests.localcloud.conftest import Cloud, wait_for
 from tests.localcloud.test_limits import template as echo_template
+from tests.support import Clock
 
 # -- the bucket -------------------------------------------------------------------------------
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_bucket_admits_its_burst_then_refills_at_its_rate() -> None:
-    clock = _Clock()
+    clock = Clock(100.0)
     bucket = TokenBucket(Limits(rate=2.0, burst=3), clock)
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]
     clock.now += 0.5  # one token back at 2 per second
@@ -42,7 +35,7 @@ def test_stage_limits_come_from_default_route_settings_only_when_both_are_set() 
 
 
 def test_each_stage_has_its_bucket_and_a_changed_setting_starts_a_new_one() -> None:
-    clock = _Clock()
+    clock = Clock(100.0)
     throttle = StageThrottle(clock)
 
     def api(burst: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import pytest
 
 from docflow.api.auth import KeyRing, Principal, key_entry
 from shared.errors import UnauthorizedError
+from tests.support import Clock
 
 
 class _Secret:
@@ -16,14 +17,6 @@ class _Secret:
     def __call__(self, refresh: bool) -> dict[str, object]:
         self.loads.append(refresh)
         return self.value
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_valid_key_yields_its_owner_and_roles() -> None:
@@ -41,7 +34,7 @@ def test_missing_or_wrong_keys_are_unauthorized(presented: str | None) -> None:
 
 
 def test_an_unknown_key_refreshes_the_secret_once_per_interval() -> None:
-    secret, clock = _Secret(), _Clock()
+    secret, clock = _Secret(), Clock(1000.0)
     ring = KeyRing(secret, refresh_interval_s=60, clock=clock)
     for _ in range(5):
         with pytest.raises(UnauthorizedError):
