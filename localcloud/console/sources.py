@@ -25,24 +25,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from docflow.documents.store import from_item  # items read as the documents store reads them
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _ADMIN = "localcloud"  # the emulator's admin credentials (localcloud.iam.principals)
 DOCUMENT_PREFIXES = ("incoming/", "processed/", "quarantine/")
-
-
-def _plain(attr: dict[str, Any]) -> Any:
-    ((kind, value),) = attr.items()
-    if kind == "NULL":
-        return None
-    if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() and "." not in value else number
-    if kind == "M":
-        return {k: _plain(v) for k, v in value.items()}
-    if kind == "L":
-        return [_plain(v) for v in value]
-    return value
 
 
 def loads(text: Any, default: Any = None) -> Any:
@@ -52,10 +40,6 @@ def loads(text: Any, default: Any = None) -> Any:
         return json.loads(text)
     except (TypeError, ValueError, RecursionError):
         return default
-
-
-def plain_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in item.items()}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -168,7 +152,7 @@ class Sources:
         table = view.physical("DocumentsTable")
         items: list[dict[str, Any]] = []
         for page in self.client("dynamodb").get_paginator("scan").paginate(TableName=table):
-            items.extend(plain_item(item) for item in page.get("Items", []))
+            items.extend(from_item(item) for item in page.get("Items", []))
         items.sort(key=lambda d: str(d.get("created_at", "")), reverse=True)
         return items
 
@@ -179,7 +163,7 @@ class Sources:
             ConsistentRead=True,
         )
         item = answer.get("Item")
-        return plain_item(item) if item else None
+        return from_item(item) if item else None
 
     def objects(self, view: StackView, document_id: str) -> list[dict[str, Any]]:
         """Every version and delete marker under the document's prefixes in the bucket."""
@@ -252,7 +236,7 @@ class Sources:
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=table)
         for page in pages:
             for raw in page.get("Items", []):
-                item = plain_item(raw)
+                item = from_item(raw)
                 key = str(item.get("idempotency_key", ""))
                 kind, _, rest = key.partition("#")
                 if kind not in ("notify", "webhook") or not rest.startswith(f"{document_id}:"):

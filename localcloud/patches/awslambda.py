@@ -317,9 +317,6 @@ class EventInvokeConfig(models.LocalModel, CloudFormationModel):
 
     TYPE = "AWS::Lambda::EventInvokeConfig"
 
-    def __init__(self, function_name: str) -> None:
-        self.physical_id = function_name
-
     @classmethod
     def create(cls, spec: models.Spec) -> EventInvokeConfig:
         from moto.awslambda.models import EventInvokeConfig as MotoConfig

@@ -252,9 +252,6 @@ class SnsSubscription(models.LocalModel, CloudFormationModel):
 
     TYPE = "AWS::SNS::Subscription"
 
-    def __init__(self, arn: str) -> None:
-        self.physical_id = arn
-
     @classmethod
     def create(cls, spec: models.Spec) -> SnsSubscription:
         from moto.sns.models import sns_backends
@@ -325,8 +322,8 @@ class _PolicyAttachment(models.LocalModel):
     TARGETS = ""  # the property naming the resource, or listing them
 
     def __init__(self, targets: list[str]) -> None:
+        super().__init__(",".join(targets))
         self.targets = targets
-        self.physical_id = ",".join(targets)
 
     @classmethod
     def attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
@@ -408,8 +405,8 @@ class _HttpApiPart(models.LocalModel):
     ATTRIBUTES = frozenset({"ApiId", "ApiEndpoint", "AuthorizerId", "IntegrationId", "RouteId"})
 
     def __init__(self, api_id: str, part_id: str) -> None:
+        super().__init__(part_id)
         self.api_id = api_id
-        self.physical_id = part_id
 
     def attribute(self, name: str) -> str:
         if name == "ApiEndpoint":
@@ -491,7 +488,7 @@ class SecretsManagerSecret(models.LocalModel, CloudFormationModel):
     ATTRIBUTES = frozenset({"Id"})
 
     def __init__(self, arn: str, name: str) -> None:
-        self.physical_id = arn  # Ref of a secret is its ARN
+        super().__init__(arn)  # Ref of a secret is its ARN
         self.name = name
 
     @classmethod
@@ -566,8 +563,8 @@ class NotEmulated(models.LocalModel, CloudFormationModel):
     TYPE = "LocalCloud::NotEmulated"
 
     def __init__(self, resource_type: str, name: str, account_id: str, region: str) -> None:
+        super().__init__(name)
         self.resource_type = resource_type
-        self.physical_id = name
         service, kind = resource_type.split("::")[1:3]
         self.arn = f"arn:aws:{service.lower()}:{region}:{account_id}:{kind.lower()}/{name}"
 

@@ -306,10 +306,10 @@ class LogsSubscriptionFilter(models.LocalModel, CloudFormationModel):
     NAME_PROPERTY = "FilterName"
 
     def __init__(self, account_id: str, region: str, group: str, name: str) -> None:
+        super().__init__(name)
         self.account_id = account_id
         self.region = region
         self.group = group
-        self.physical_id = name
 
     @classmethod
     def create(cls, spec: models.Spec) -> LogsSubscriptionFilter:

@@ -34,8 +34,8 @@ class LocalModel:
     concrete class lists `CloudFormationModel` after this base. A subclass sets `TYPE` (and
     `NAME_PROPERTY` when the template may name the resource), implements `create`, and
     overrides `update` (default: delete, then create again, as a replacement) and `delete`
-    (default: nothing to undo). `Ref` is `physical_id`; `ATTRIBUTES` lists the `GetAtt` names,
-    each answered by `attribute`.
+    (default: nothing to undo). `Ref` is `physical_id` (what the base is made with);
+    `ATTRIBUTES` lists the `GetAtt` names, each answered by `attribute`.
     """
 
     TYPE: ClassVar[str] = ""
@@ -43,6 +43,9 @@ class LocalModel:
     ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
 
     physical_id: str
+
+    def __init__(self, physical_id: str) -> None:
+        self.physical_id = physical_id
 
     @property
     def physical_resource_id(self) -> str:

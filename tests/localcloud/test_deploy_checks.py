@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import boto3
@@ -396,19 +396,6 @@ def documents_stream() -> str:
 
 
 @pytest.mark.usefixtures("aws")
-def test_a_dynamodb_stream_mapping_needs_its_read_actions_but_not_list_streams() -> None:
-    stream = documents_stream()
-    reads = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-    # As the Serverless Framework grants it: ListStreams on the stream ARN, where it never matches.
-    make_role({"Effect": "Allow", "Action": [*reads, "dynamodb:ListStreams"], "Resource": stream})
-    create_function("docflow-local-sync")
-
-    map_events(stream, "docflow-local-sync", StartingPosition="TRIM_HORIZON")
-
-    assert mappings() == [stream]
-
-
-@pytest.mark.usefixtures("aws")
 def test_a_dynamodb_stream_mapping_without_get_shard_iterator_is_refused() -> None:
     stream = documents_stream()
     make_role(
@@ -437,13 +424,40 @@ def log_stream() -> str:
 
 
 @pytest.mark.usefixtures("aws")
-def test_a_kinesis_mapping_accepts_describe_stream_summary_for_describe_stream() -> None:
-    stream = log_stream()
-    reads = ["kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator"]
+@pytest.mark.parametrize(
+    ("stream_of", "reads", "function", "start"),
+    [
+        (
+            documents_stream,
+            # As the Serverless Framework grants it: ListStreams on the stream ARN, where it
+            # never matches; the mapping needs the other three only.
+            [
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams",
+            ],
+            "docflow-local-sync",
+            "TRIM_HORIZON",
+        ),
+        (
+            log_stream,
+            # DescribeStreamSummary does for DescribeStream.
+            ["kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator"],
+            "docflow-local-analytics",
+            "LATEST",
+        ),
+    ],
+    ids=["dynamodb-needs-no-list-streams", "kinesis-accepts-describe-stream-summary"],
+)
+def test_a_stream_mapping_whose_role_has_the_read_actions_is_created(
+    stream_of: Callable[[], str], reads: list[str], function: str, start: str
+) -> None:
+    stream = stream_of()
     make_role({"Effect": "Allow", "Action": reads, "Resource": stream})
-    create_function("docflow-local-analytics")
+    create_function(function)
 
-    map_events(stream, "docflow-local-analytics", StartingPosition="LATEST")
+    map_events(stream, function, StartingPosition=start)
 
     assert mappings() == [stream]
 

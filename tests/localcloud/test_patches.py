@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -653,8 +654,7 @@ def test_stream_poller_delivers_in_order_retries_then_gives_up(
 ) -> None:
     ddb, sqs = cloud.client("dynamodb"), cloud.client("sqs")
 
-    def batches() -> list[str]:
-        return _printed(cloud, "lc-stream", "stream ")
+    batches = partial(_printed, cloud, "lc-stream", "stream ")
 
     ddb.put_item(TableName="lc-stream", Item={"id": {"S": "a"}})
     wait_for(lambda: any(b.startswith("stream ['a']") for b in batches()))
@@ -685,8 +685,7 @@ def test_kinesis_poller_sends_batches_and_checkpoints_at_the_failed_record(
 ) -> None:
     kinesis, sqs = cloud.client("kinesis"), cloud.client("sqs")
 
-    def batches() -> list[str]:
-        return _printed(cloud, "lc-kinesis", "kinesis ")
+    batches = partial(_printed, cloud, "lc-kinesis", "kinesis ")
 
     kinesis.put_records(
         StreamName="lc-logs",
