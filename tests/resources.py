@@ -77,6 +77,19 @@ def topic_queue_policy(
     }
 
 
+def subscription(topic_id: str, protocol: str, endpoint: Any, **properties: Any) -> dict[str, Any]:
+    """A subscription of `endpoint` to the topic `topic_id`."""
+    return {
+        "Type": "AWS::SNS::Subscription",
+        "Properties": {
+            "TopicArn": {"Ref": topic_id},
+            "Protocol": protocol,
+            "Endpoint": endpoint,
+            **properties,
+        },
+    }
+
+
 def monthly_budget() -> dict[str, Any]:
     """A monthly budget notifying its SNS subscribers at 80 % and 100 %."""
     return {

@@ -123,24 +123,25 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _element_admits(
+    statement: Mapping[str, Any], name: str, matches: Callable[[str, str], bool], value: str
+) -> bool | None:
+    """Whether the statement's `name` element (Action, Resource) matches `value`, or its
+    Not`name` element does not; None when it has neither."""
+    if name in statement:
+        return any(matches(p, value) for p in _as_list(statement[name]))
+    if f"Not{name}" in statement:
+        return not any(matches(p, value) for p in _as_list(statement[f"Not{name}"]))
+    return None
+
+
 def _applies(statement: Mapping[str, Any], request: Request, with_principal: bool) -> bool:
     if with_principal and not _principal_matches(statement, request):
         return False
-    if "Action" in statement:
-        if not any(action_matches(p, request.action) for p in _as_list(statement["Action"])):
-            return False
-    elif "NotAction" in statement:
-        if any(action_matches(p, request.action) for p in _as_list(statement["NotAction"])):
-            return False
-    else:
-        return False
-    if "Resource" in statement:
-        if not any(resource_matches(p, request.resource) for p in _as_list(statement["Resource"])):
-            return False
-    elif "NotResource" in statement:
-        if any(resource_matches(p, request.resource) for p in _as_list(statement["NotResource"])):
-            return False
-    elif not with_principal:
+    if not _element_admits(statement, "Action", action_matches, request.action):
+        return False  # not the action, or neither Action nor NotAction
+    resources = _element_admits(statement, "Resource", resource_matches, request.resource)
+    if resources is False or (resources is None and not with_principal):
         return False  # an identity policy statement needs Resource or NotResource
     return conditions_match(statement.get("Condition") or {}, request.context)
 

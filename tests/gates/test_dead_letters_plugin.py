@@ -13,7 +13,7 @@ import pytest
 from gates import config as stage_config
 from gates import tools
 from tests.gates.node import monitoring_resources, node
-from tests.resources import event_invoke_config, on_failure
+from tests.resources import event_invoke_config, on_failure, queue, subscription
 
 
 def _schedule_dead_letters(resources: dict[str, Any]) -> Any:
@@ -109,8 +109,8 @@ def test_alarm_email_subscriptions_redrive_to_a_queue_only_the_alarm_topic_may_s
 
     subscriptions = [r for r in generated.values() if r["Type"] == "AWS::SNS::Subscription"]
     assert len(subscriptions) == len(config["monitoring"]["alarmEmails"]) > 0
-    for subscription in subscriptions:
-        assert subscription["Properties"]["RedrivePolicy"] == {
+    for generated_subscription in subscriptions:
+        assert generated_subscription["Properties"]["RedrivePolicy"] == {
             "deadLetterTargetArn": {"Fn::GetAtt": ["AlarmTopicDeadLetterQueue", "Arn"]}
         }
     queue = generated["AlarmTopicDeadLetterQueue"]["Properties"]
@@ -147,24 +147,13 @@ def test_the_serverless_rules_skip_exactly_the_reasoned_ids_and_keep_cfnlintrc()
     assert "W3005" in tools._cfnlintrc_ignores()
 
 
-def _template(subscription: dict[str, Any]) -> dict[str, Any]:
+def _template(properties: dict[str, Any]) -> dict[str, Any]:
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Resources": {
             "Topic": {"Type": "AWS::SNS::Topic"},
-            "Dead": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {"QueueName": "docflow-dev-x-dlq"},
-            },
-            "Subscription": {
-                "Type": "AWS::SNS::Subscription",
-                "Properties": {
-                    "TopicArn": {"Ref": "Topic"},
-                    "Protocol": "email",
-                    "Endpoint": "ops@example.com",
-                    **subscription,
-                },
-            },
+            "Dead": queue("docflow-dev-x-dlq"),
+            "Subscription": subscription("Topic", "email", "ops@example.com", **properties),
         },
     }
 

@@ -17,6 +17,7 @@ from tests.resources import (
     on_failure,
     permission,
     queue,
+    subscription,
 )
 
 
@@ -324,14 +325,7 @@ def _alarm(metric: str, target: str) -> dict[str, Any]:
 def _monitored() -> dict[str, Any]:
     resources: dict[str, Any] = {
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}},
-        "Sub": {
-            "Type": "AWS::SNS::Subscription",
-            "Properties": {
-                "TopicArn": {"Ref": "AlarmTopic"},
-                "Protocol": "email",
-                "Endpoint": "ops@example.com",
-            },
-        },
+        "Sub": subscription("AlarmTopic", "email", "ops@example.com"),
         "Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {}},
         "Fn": {
             "Type": "AWS::Lambda::Function",

@@ -136,20 +136,20 @@ def test_a_response_over_the_limit_is_the_functions_error(cloud: Cloud, echo: st
 
 # -- HTTP API ---------------------------------------------------------------------------------
 
+TOO_LARGE = {"message": "Request Entity Too Large"}
+
+
+def _post(cloud: Cloud, body: bytes, content_type: str | None = None) -> tuple[int, Any]:
+    """POST /echo with `body`: the status and the JSON it answered."""
+    headers = {"content-type": content_type} if content_type else {}
+    answer = requests.post(f"{cloud.api_url}/echo", data=body, headers=headers, timeout=60)
+    return answer.status_code, answer.json()
+
 
 def test_an_http_api_body_over_10_mb_is_refused_without_invoking(cloud: Cloud, echo: str) -> None:
     before = http_requests_seen(cloud)
-    answer = requests.post(
-        f"{cloud.api_url}/echo", data=b"a" * (limits.HTTP_API_PAYLOAD_MAX + 1), timeout=60
-    )
-    assert (answer.status_code, answer.json()) == (413, {"message": "Request Entity Too Large"})
-    fits = requests.post(
-        f"{cloud.api_url}/echo",
-        data=b"a" * 1000,
-        headers={"content-type": "text/plain"},
-        timeout=60,
-    )
-    assert (fits.status_code, fits.json()) == (200, {"body": 1000})
+    assert _post(cloud, b"a" * (limits.HTTP_API_PAYLOAD_MAX + 1)) == (413, TOO_LARGE)
+    assert _post(cloud, b"a" * 1000, "text/plain") == (200, {"body": 1000})
     # Only the second request reached the function.
     assert wait_for(lambda: http_requests_seen(cloud) == before + 1)
 
@@ -158,20 +158,8 @@ def test_an_http_api_event_over_lambdas_6_mb_is_refused_with_413(cloud: Cloud, e
     before = http_requests_seen(cloud)
     # 4.8 MB of binary: under API Gateway's 10 MB, but base64 in the event makes 6.4 MB.
     body = bytes(range(256)) * (4_800_000 // 256)
-    answer = requests.post(
-        f"{cloud.api_url}/echo",
-        data=body,
-        headers={"content-type": "application/octet-stream"},
-        timeout=60,
-    )
-    assert (answer.status_code, answer.json()) == (413, {"message": "Request Entity Too Large"})
-    text = requests.post(
-        f"{cloud.api_url}/echo",
-        data=b"a" * 5_000_000,
-        headers={"content-type": "text/plain"},
-        timeout=60,
-    )
-    assert (text.status_code, text.json()) == (200, {"body": 5_000_000})
+    assert _post(cloud, body, "application/octet-stream") == (413, TOO_LARGE)
+    assert _post(cloud, b"a" * 5_000_000, "text/plain") == (200, {"body": 5_000_000})
     assert wait_for(lambda: http_requests_seen(cloud) == before + 1)
     assert len(base64.b64encode(body)) > limits.LAMBDA_SYNC_REQUEST_MAX
 

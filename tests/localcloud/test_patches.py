@@ -28,6 +28,7 @@ from tests.resources import (
     on_failure,
     permission,
     queue,
+    subscription,
     topic_queue_policy,
 )
 
@@ -244,23 +245,10 @@ def template() -> dict[str, Any]:
             "EventsPermission": permission("EventsRecorder", "events.amazonaws.com"),
             "ApiPermission": permission("Api", "apigateway.amazonaws.com"),
             "AuthorizerPermission": permission("Authorizer", "apigateway.amazonaws.com"),
-            "QueueSubscription": {
-                "Type": "AWS::SNS::Subscription",
-                "Properties": {
-                    "TopicArn": {"Ref": "Topic"},
-                    "Protocol": "sqs",
-                    "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
-                    "RawMessageDelivery": True,
-                },
-            },
-            "LambdaSubscription": {
-                "Type": "AWS::SNS::Subscription",
-                "Properties": {
-                    "TopicArn": {"Ref": "Topic"},
-                    "Protocol": "lambda",
-                    "Endpoint": {"Fn::GetAtt": ["SnsRecorder", "Arn"]},
-                },
-            },
+            "QueueSubscription": subscription(
+                "Topic", "sqs", arn_of("Queue"), RawMessageDelivery=True
+            ),
+            "LambdaSubscription": subscription("Topic", "lambda", arn_of("SnsRecorder")),
             "FailureQueue": queue("lc-failures"),
             "Batch": _function(BATCH, "batch"),
             "Stream": _function(STREAM, "stream"),

@@ -27,6 +27,13 @@ def hold(events: EventsStack, key: str) -> tuple[Idempotency, str]:
     return holder, token
 
 
+def processed(events: EventsStack) -> str:
+    """A new document whose document.processed event is on its way to the consumers."""
+    document = events.create_document()
+    events.publish("document.processed", document.document_id)
+    return document.document_id
+
+
 def dead_letters(events: EventsStack, queue: str) -> list[dict[str, Any]]:
     messages = events.client("sqs").receive_message(
         QueueUrl=events.queues[f"{queue}-dlq"].url, MaxNumberOfMessages=10
@@ -38,9 +45,8 @@ def test_notify_retries_a_claimed_event_and_dead_letters_it_when_receives_run_ou
     events_stack: EventsStack,
 ) -> None:
     notify = fresh_import("handlers.notify")
-    document = events_stack.create_document()
-    events_stack.publish("document.processed", document.document_id)
-    hold(events_stack, f"notify#{document.document_id}:document.processed")
+    document_id = processed(events_stack)
+    hold(events_stack, f"notify#{document_id}:document.processed")
 
     drained = drain(events_stack, "notify", notify.handler)
 
@@ -55,9 +61,8 @@ def test_notify_acknowledges_the_retry_once_the_holder_completed(
     events_stack: EventsStack,
 ) -> None:
     notify = fresh_import("handlers.notify")
-    document = events_stack.create_document()
-    events_stack.publish("document.processed", document.document_id)
-    key = f"notify#{document.document_id}:document.processed"
+    document_id = processed(events_stack)
+    key = f"notify#{document_id}:document.processed"
     holder, _ = hold(events_stack, key)
 
     first = drain(events_stack, "notify", notify.handler, max_rounds=1, until_empty=False)
@@ -75,9 +80,8 @@ def test_webhooks_retry_a_subscriber_delivery_another_invocation_holds(
     webhooks = fresh_import("handlers.webhooks")
     receiver: Receiver = receivers()
     Subscribers(events_stack.subscribers_table).put(Subscriber("erp", receiver.url, frozenset()))
-    document = events_stack.create_document()
-    events_stack.publish("document.processed", document.document_id)
-    key = f"webhook#{document.document_id}:document.processed#erp"
+    document_id = processed(events_stack)
+    key = f"webhook#{document_id}:document.processed#erp"
     holder, token = hold(events_stack, key)
 
     first = drain(events_stack, "webhooks", webhooks.handler, max_rounds=1, until_empty=False)
