@@ -59,54 +59,49 @@ def validate_stage(
         for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     ]
     shapes_valid = not findings
-    tags = config.get("tags")
-    if isinstance(tags, Mapping) and "stage" in tags and tags["stage"] != stage:
-        findings.append(
-            Finding(
-                "config",
-                where,
-                f"key tags.stage: expected {stage!r} (the stage's name; its budget filters "
-                f"on it), got {tags['stage']!r}",
-            )
-        )
-    reserved = config.get("reservedConcurrency")
-    if function_names is not None and isinstance(reserved, Mapping):
-        # Every function is bounded as the stage decides: a reservation or an explicit null
-        # (none, or an SQS consumer bounded by its event source's maximumConcurrency).
-        for name in sorted(function_names - set(reserved)):
-            findings.append(
-                Finding(
-                    "config",
-                    where,
-                    f"key reservedConcurrency.{name}: missing; expected an integer 1-1000, "
-                    "or null for no reservation (every function is listed)",
-                )
-            )
-        for name in sorted(set(reserved) - function_names):
-            findings.append(
-                Finding(
-                    "config",
-                    where,
-                    f"key reservedConcurrency.{name}: expected the name of a function "
-                    f"({', '.join(sorted(function_names))}), got {name!r}",
-                )
-            )
-    canary = config.get("canary")
-    if function_names is not None and isinstance(canary, Mapping):
-        for name in canary.get("functions") or []:
-            if name not in function_names:
-                findings.append(
-                    Finding(
-                        "config",
-                        where,
-                        f"key canary.functions: expected names of functions "
-                        f"({', '.join(sorted(function_names))}), got {name!r}",
-                    )
-                )
+    problems = _name_problems(stage, config, function_names)
     # Cross-key rules, once the shapes are right.
     if shapes_valid:
-        findings += [Finding("config", where, p) for p in _cold_start_problems(config)]
-    return findings
+        problems += _cold_start_problems(config)
+    return findings + [Finding("config", where, p) for p in problems]
+
+
+def _name_problems(
+    stage: str, config: Mapping[str, Any], function_names: frozenset[str] | None
+) -> list[str]:
+    """Keys that must name the stage or serverless.yml's functions and do not."""
+    found = []
+    tags = config.get("tags")
+    if isinstance(tags, Mapping) and "stage" in tags and tags["stage"] != stage:
+        found.append(
+            f"key tags.stage: expected {stage!r} (the stage's name; its budget filters "
+            f"on it), got {tags['stage']!r}"
+        )
+    if function_names is None:
+        return found
+    functions = ", ".join(sorted(function_names))
+    reserved = config.get("reservedConcurrency")
+    if isinstance(reserved, Mapping):
+        # Every function is bounded as the stage decides: a reservation or an explicit null
+        # (none, or an SQS consumer bounded by its event source's maximumConcurrency).
+        found += [
+            f"key reservedConcurrency.{name}: missing; expected an integer 1-1000, "
+            "or null for no reservation (every function is listed)"
+            for name in sorted(function_names - set(reserved))
+        ]
+        found += [
+            f"key reservedConcurrency.{name}: expected the name of a function ({functions}), "
+            f"got {name!r}"
+            for name in sorted(set(reserved) - function_names)
+        ]
+    canary = config.get("canary")
+    if isinstance(canary, Mapping):
+        found += [
+            f"key canary.functions: expected names of functions ({functions}), got {name!r}"
+            for name in canary.get("functions") or []
+            if name not in function_names
+        ]
+    return found
 
 
 def _cold_start_problems(config: Mapping[str, Any]) -> list[str]:

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from localcloud.patches.context import LocalCloud
@@ -85,28 +86,25 @@ class _Invocation:
         if init_ms is not None:
             parts.append(model.subsegment("Initialization", invoked - init_ms / 1000, invoked))
         parts.append(model.subsegment("Invocation", invoked, ended, error=error))
-        function = model.segment(
-            name=self.fn.name,
+        # Lambda's two segments of an invocation: both named for the function, in its trace,
+        # ending with the invocation and failed with it.
+        segment = partial(
+            model.segment, name=self.fn.name, trace_id=self.trace_id, end=ended, error=error
+        )
+        function = segment(
             origin="AWS::Lambda::Function",
-            trace_id=self.trace_id,
             segment_id=self.function_id,
             parent_id=self.service_id,
             start=(invoked - init_ms / 1000) if init_ms is not None else invoked,
-            end=ended,
             aws={"function_arn": self.fn.arn, "resource_names": [self.fn.name]},
             subsegments=parts,
-            error=error,
         )
-        service = model.segment(
-            name=self.fn.name,
+        service = segment(
             origin="AWS::Lambda",
-            trace_id=self.trace_id,
             segment_id=self.service_id,
             parent_id=self.parent_id,
             start=self.started,
-            end=ended,
             aws={"account_id": account, "resource_names": [self.fn.name]},
-            error=error,
             links=self.links,
         )
         store.put_documents([service, function], account, region)

@@ -26,6 +26,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+# The packaging plugin's repack.py, beside this file (on sys.path as the script's directory).
+from repack import UNZIPPED_LIMIT, RepackError, unzipped_bytes
+
 ELF_MACHINES = {62: "x86_64", 183: "arm64"}
 HOST_ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 FOREIGN_SUFFIX = {
@@ -33,7 +36,6 @@ FOREIGN_SUFFIX = {
     "arm64": ".cpython-312-aarch64-linux-gnu.so",
 }
 TIMEOUT_SECONDS = 120
-UNZIPPED_LIMIT = 262_144_000  # Lambda: code and layers, unzipped
 
 # Runs inside the isolated interpreter. argv[1]: JSON {paths, module, attribute, distributions}
 BOOTSTRAP = r"""
@@ -85,14 +87,6 @@ print(json.dumps(result))
 
 class CheckError(Exception):
     pass
-
-
-def _unzipped_bytes(archive: str) -> int:
-    try:
-        with zipfile.ZipFile(archive) as source:
-            return sum(info.file_size for info in source.infolist())
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise CheckError(f"cannot read {archive}: {exc}") from exc
 
 
 def _extract(archive: str, into: Path) -> None:
@@ -201,7 +195,7 @@ class Workspace:
 def check_function(function: dict[str, Any], workspace: Workspace, host: str) -> dict[str, Any]:
     spec = workspace.spec
     architecture = function["architecture"]
-    size = sum(_unzipped_bytes(archive) for archive in [function["archive"], *function["layers"]])
+    size = sum(unzipped_bytes(Path(a)) for a in [function["archive"], *function["layers"]])
     if size > UNZIPPED_LIMIT:
         return {
             "function": function["name"],
@@ -298,7 +292,7 @@ def main(argv: list[str]) -> int:
         for function in spec["functions"]:
             try:
                 report = check_function(function, workspace, host)
-            except (CheckError, subprocess.TimeoutExpired) as exc:
+            except (CheckError, RepackError, subprocess.TimeoutExpired) as exc:
                 report = {"function": function["name"], "status": "failed", "error": str(exc)}
             failed = failed or report["status"] == "failed"
             print(json.dumps(report), flush=True)

@@ -107,7 +107,7 @@ def _write(tree: Path, archive: Path) -> int:
     return len(files)
 
 
-def _unzipped_bytes(archive: Path) -> int:
+def unzipped_bytes(archive: Path) -> int:
     try:
         with zipfile.ZipFile(archive) as source:
             return sum(info.file_size for info in source.infolist())
@@ -116,7 +116,7 @@ def _unzipped_bytes(archive: Path) -> int:
 
 
 def repack(archive: Path, root: str) -> dict[str, Any]:
-    size = _unzipped_bytes(archive)
+    size = unzipped_bytes(archive)
     if size > UNZIPPED_LIMIT:
         # never unpack what Lambda would refuse (or a zip bomb): the deployment-limits
         # plugin reports it with the figures
