@@ -21,6 +21,22 @@ from localcloud import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
+# The keys that lead every log line of an invocation: Powertools for AWS Lambda's, in its
+# order, then docflow's (the event's own fields follow).
+LOG_LINE_KEYS = (
+    "level",
+    "message",
+    "timestamp",
+    "service",
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "xray_trace_id",
+    "correlation_id",
+    "document_id",
+)
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -18,19 +18,10 @@ import yaml
 from localcloud import stack
 from scripts import observability
 from tests.e2e.conftest import LocalStack, wait_for
+from tests.support import LOG_LINE_KEYS
 
 pytestmark = pytest.mark.e2e
 
-POWERTOOLS_KEYS = {
-    "level",
-    "message",
-    "timestamp",
-    "service",
-    "cold_start",
-    "function_name",
-    "function_request_id",
-    "xray_trace_id",
-}
 REPORT = re.compile(
     r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: \d+\.\d\d ms\t"
     r"Billed Duration: \d+ ms\tMemory Size: \d+ MB\tMax Memory Used: \d+ MB"
@@ -65,7 +56,7 @@ def test_the_api_log_group_holds_powertools_json_lines_and_lambda_report_lines(
 
     lines = wait_for(the_read_logged, timeout=30)
     finished = next(line for line in lines if line["message"] == "invocation_finished")
-    assert set(finished) >= POWERTOOLS_KEYS, sorted(finished)
+    assert set(finished) >= set(LOG_LINE_KEYS), sorted(finished)
     assert (finished["level"], finished["service"], finished["document_id"]) == (
         "INFO",
         "docflow",

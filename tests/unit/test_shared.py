@@ -17,7 +17,7 @@ from shared.events.s3 import S3Event
 from shared.metrics import Metrics
 from shared.secrets import SecretCache
 from shared.settings import Settings, SettingsError, env
-from tests.support import event
+from tests.support import LOG_LINE_KEYS, event
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,21 +160,7 @@ def test_logs_are_json_lines_with_secrets_redacted(
     shared_logging.clear_invocation()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     first = lines[0]
-    # Powertools for AWS Lambda's keys, in its order, then docflow's and the event's own.
-    assert list(first)[:12] == [
-        "level",
-        "message",
-        "timestamp",
-        "service",
-        "cold_start",
-        "function_name",
-        "function_memory_size",
-        "function_arn",
-        "function_request_id",
-        "xray_trace_id",
-        "correlation_id",
-        "document_id",
-    ]
+    assert tuple(first)[: len(LOG_LINE_KEYS)] == LOG_LINE_KEYS
     assert {k: first[k] for k in ("level", "message", "service", "function_request_id")} == {
         "level": "INFO",
         "message": "thing_done",
