@@ -2,10 +2,10 @@
 
 Never create a client at import time: tests install moto before the first call, and the
 cold start should not pay for services an invocation does not use. `reset()` drops the cache
-(tests). `Adapter` is the base of every adapter of one service (a table, a bucket, a topic):
-it calls that client unless it was built with its own `client_factory`. `translated()` turns
-botocore failures into docflow's error taxonomy around the call site, so botocore types never
-reach handlers; the error-code tables it reads are here.
+(tests). `Adapter` is the base of every adapter of one service (`Table`, `Bucket`, `Topic` of
+one resource): it calls that client unless it was built with its own `client_factory`.
+`translated()` turns botocore failures into docflow's error taxonomy around the call site, so
+botocore types never reach handlers; the error-code tables it reads are here.
 
     with aws.translated("reading document"):
         response = client.get_item(...)
@@ -108,6 +108,36 @@ class Adapter:
 
     def _shared_client(self) -> Any:
         return client(self.service)
+
+
+class Table(Adapter):
+    """An adapter of one DynamoDB table."""
+
+    service = "dynamodb"
+
+    def __init__(self, table_name: str, client_factory: ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
+        self.table_name = table_name
+
+
+class Bucket(Adapter):
+    """An adapter of one S3 bucket."""
+
+    service = "s3"
+
+    def __init__(self, bucket: str, client_factory: ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
+        self.bucket = bucket
+
+
+class Topic(Adapter):
+    """An adapter of one SNS topic."""
+
+    service = "sns"
+
+    def __init__(self, topic_arn: str, client_factory: ClientFactory | None = None) -> None:
+        super().__init__(client_factory)
+        self.topic_arn = topic_arn
 
 
 def reset() -> None:

@@ -42,9 +42,7 @@ NO_CONTEXT_LEASE_SECONDS = 900
 log = get_logger(__name__)
 
 
-class Idempotency(aws.Adapter):
-    service = "dynamodb"
-
+class Idempotency(aws.Table):
     def __init__(
         self,
         table_name: str,
@@ -53,8 +51,7 @@ class Idempotency(aws.Adapter):
         client_factory: aws.ClientFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(client_factory)
-        self.table_name = table_name
+        super().__init__(table_name, client_factory)
         self.retention_seconds = retention_seconds
         self._clock = clock
         self._remaining_ms: Callable[[], int] | None = None

@@ -9,14 +9,11 @@ from docflow.analytics.model import Alert
 from shared import aws
 
 
-class AlarmTopic(aws.Adapter):
-    service = "sns"
-
+class AlarmTopic(aws.Topic):
     def __init__(
         self, topic_arn: str, stage: str, client_factory: aws.ClientFactory | None = None
     ) -> None:
-        super().__init__(client_factory)
-        self.topic_arn = topic_arn
+        super().__init__(topic_arn, client_factory)
         self.stage = stage
 
     def publish(self, alert: Alert, window: tuple[str | None, str | None]) -> None:

@@ -7,13 +7,7 @@ from typing import Any
 from shared import aws
 
 
-class S3Presigner(aws.Adapter):
-    service = "s3"
-
-    def __init__(self, bucket: str, client_factory: aws.ClientFactory | None = None) -> None:
-        super().__init__(client_factory)
-        self.bucket = bucket
-
+class S3Presigner(aws.Bucket):
     def presigned_post(
         self, key: str, content_type: str, size: int, ttl_seconds: int
     ) -> dict[str, Any]:

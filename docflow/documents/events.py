@@ -42,14 +42,8 @@ def event_id(document_id: str, event_type: EventType) -> str:
     return f"{document_id}:{event_type}"
 
 
-class DocumentEvents(aws.Adapter):
+class DocumentEvents(aws.Topic):
     """Publishes document events on the events topic, `event_type` as a message attribute."""
-
-    service = "sns"
-
-    def __init__(self, topic_arn: str, client_factory: aws.ClientFactory | None = None) -> None:
-        super().__init__(client_factory)
-        self.topic_arn = topic_arn
 
     def publish(
         self,

@@ -27,19 +27,13 @@ class IndexEntry:
     reason: str | None = None
 
 
-class StatusIndex(aws.Adapter):
+class StatusIndex(aws.Table):
     """Queries on the documents table's `by_status` index (status, updated_at).
 
     An index rather than a scan: the sweep runs every few minutes and asks for the few
     documents in a non-final status older than a cutoff; a scan would read every document
     ever stored each time, its cost growing with history instead of with stuck documents.
     """
-
-    service = "dynamodb"
-
-    def __init__(self, table_name: str, client_factory: aws.ClientFactory | None = None) -> None:
-        super().__init__(client_factory)
-        self.table_name = table_name
 
     def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         request = {"TableName": self.table_name, "IndexName": STATUS_INDEX, **request}

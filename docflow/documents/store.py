@@ -94,13 +94,7 @@ def _status_key(status: Status, created_at: str, document_id: str) -> str:
     return f"{status}#{created_at}#{document_id}"
 
 
-class DocumentStore(aws.Adapter):
-    service = "dynamodb"
-
-    def __init__(self, table_name: str, client_factory: aws.ClientFactory | None = None) -> None:
-        super().__init__(client_factory)
-        self.table_name = table_name
-
+class DocumentStore(aws.Table):
     def create(self, document: Document) -> None:
         data = {
             "document_id": document.document_id,

@@ -5,13 +5,7 @@ from __future__ import annotations
 from shared import aws
 
 
-class LakeBucket(aws.Adapter):
-    service = "s3"
-
-    def __init__(self, bucket: str, client_factory: aws.ClientFactory | None = None) -> None:
-        super().__init__(client_factory)
-        self.bucket = bucket
-
+class LakeBucket(aws.Bucket):
     def put(self, key: str, body: bytes) -> None:
         with aws.translated(f"writing s3://{self.bucket}/{key}"):
             self._client_factory().put_object(

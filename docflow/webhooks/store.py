@@ -21,10 +21,8 @@ from shared import aws, errors
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-class Subscribers(aws.Adapter):
+class Subscribers(aws.Table):
     """Every subscriber in the table, re-read at most every `ttl_seconds` (the list is small)."""
-
-    service = "dynamodb"
 
     def __init__(
         self,
@@ -33,8 +31,7 @@ class Subscribers(aws.Adapter):
         client_factory: aws.ClientFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(client_factory)
-        self.table_name = table_name
+        super().__init__(table_name, client_factory)
         self._ttl = ttl_seconds
         self._clock = clock
         self._cached: tuple[float, list[Subscriber]] | None = None
@@ -81,14 +78,8 @@ def _subscriber(item: Mapping[str, Any]) -> Subscriber:
         raise errors.PermanentError(f"subscriber item lacks {exc}; fix the table entry") from exc
 
 
-class BreakerStore(aws.Adapter):
+class BreakerStore(aws.Table):
     """Breaker state per subscriber; writes are conditional on the version read (optimistic)."""
-
-    service = "dynamodb"
-
-    def __init__(self, table_name: str, client_factory: aws.ClientFactory | None = None) -> None:
-        super().__init__(client_factory)
-        self.table_name = table_name
 
     def load(self, subscriber_id: str) -> BreakerState:
         with aws.translated("reading breaker state"):
