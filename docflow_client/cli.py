@@ -401,46 +401,49 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    upload = commands.add_parser(
-        "upload", parents=[common], help="record a document and upload FILE to it"
-    )
+    def command(
+        name: str, run: Callable[[Api, argparse.Namespace, TextIO], int], role: str, help: str
+    ) -> argparse.ArgumentParser:
+        """A subcommand taking the common options, run by `run` with the owner's `role` key."""
+        sub = commands.add_parser(name, parents=[common], help=help)
+        sub.set_defaults(run=run, role=role)
+        return sub
+
+    upload = command("upload", cmd_upload, "submit", "record a document and upload FILE to it")
     upload.add_argument("file", type=Path, metavar="FILE")
     upload.add_argument("--content-type", help="default: from the file's extension")
     upload.add_argument("--filename", help="the name to record (default: FILE's name)")
     upload.add_argument("--wait", action="store_true", help="then wait as the wait command does")
     _add_wait_options(upload)
-    upload.set_defaults(run=cmd_upload, role="submit")
 
-    status = commands.add_parser("status", parents=[common], help="a document's status and history")
+    status = command("status", cmd_status, "submit", "a document's status and history")
     status.add_argument("id", metavar="ID")
-    status.set_defaults(run=cmd_status, role="submit")
 
-    listing = commands.add_parser("list", parents=[common], help="the owner's documents")
+    listing = command("list", cmd_list, "submit", "the owner's documents")
     listing.add_argument("--status", help="only documents in this status")
     listing.add_argument(
         "--limit", type=int, default=25, help="page size, 1 to 100 (default: %(default)s)"
     )
     listing.add_argument("--all", action="store_true", help="follow every page")
-    listing.set_defaults(run=cmd_list, role="submit")
 
-    decide = commands.add_parser(
+    decide = command(
         "decide",
-        parents=[common],
-        help="approve or reject a document awaiting approval (the owner's approve key)",
+        cmd_decide,
+        "approve",
+        "approve or reject a document awaiting approval (the owner's approve key)",
     )
     decide.add_argument("id", metavar="ID")
     decide.add_argument("decision", choices=["approve", "reject"])
     decide.add_argument("--comment", help="kept with the decision")
-    decide.set_defaults(run=cmd_decide, role="approve")
 
-    waiting = commands.add_parser(
+    waiting = command(
         "wait",
-        parents=[common],
-        help="poll a document until it is final or awaiting approval, printing each step",
+        cmd_wait,
+        "submit",
+        "poll a document until it is final or awaiting approval, printing each step",
     )
     waiting.add_argument("id", metavar="ID")
     _add_wait_options(waiting)
-    waiting.set_defaults(run=cmd_wait, role="submit")
     return top
 
 
