@@ -33,10 +33,21 @@ def clock() -> Clock:
     return Clock(NOW)
 
 
+Table = Callable[..., Idempotency]
+
+
 @pytest.fixture
-def table(stack: Stack, clock: Clock) -> Callable[[], Idempotency]:
-    """A new Idempotency per call: each stands for one execution environment."""
-    return lambda: Idempotency(stack.idempotency_table, clock=clock)
+def table(stack: Stack, clock: Clock) -> Table:
+    """A new Idempotency per call: each stands for one execution environment, in an invocation
+    with `remaining_ms` left when given."""
+
+    def environment(remaining_ms: int | None = None) -> Idempotency:
+        idempotency = Idempotency(stack.idempotency_table, clock=clock)
+        if remaining_ms is not None:
+            idempotency.register_lambda_context(Invocation(clock, remaining_ms))
+        return idempotency
+
+    return environment
 
 
 def record(stack: Stack, key: str) -> dict[str, Any] | None:
@@ -58,7 +69,7 @@ class Work:
 
 
 def test_the_first_delivery_runs_and_a_completed_key_is_answered_duplicate(
-    table: Callable[[], Idempotency],
+    table: Table,
 ) -> None:
     first, second = Work("sent"), Work("sent again")
     assert table().run_once("k", first) == (True, "sent")
@@ -67,10 +78,9 @@ def test_the_first_delivery_runs_and_a_completed_key_is_answered_duplicate(
 
 
 def test_a_claim_in_progress_makes_the_duplicate_fail_as_retryable(
-    table: Callable[[], Idempotency], clock: Clock
+    table: Table, clock: Clock
 ) -> None:
-    running, duplicate = table(), table()
-    running.register_lambda_context(Invocation(clock, 30_000))
+    running, duplicate = table(30_000), table()
     other = Work()
     outcomes: list[BaseException] = []
 
@@ -94,10 +104,9 @@ def test_a_claim_in_progress_makes_the_duplicate_fail_as_retryable(
 
 
 def test_the_lease_ends_with_the_invocations_remaining_time(
-    stack: Stack, table: Callable[[], Idempotency], clock: Clock
+    stack: Stack, table: Table, clock: Clock
 ) -> None:
-    idempotency = table()
-    idempotency.register_lambda_context(Invocation(clock, 12_345))
+    idempotency = table(12_345)
     token = idempotency.claim("k")
     item = record(stack, "k")
     assert token is not None
@@ -113,9 +122,7 @@ def test_the_lease_ends_with_the_invocations_remaining_time(
     assert int(later["lease_until"]["N"]) == int(NOW) + 12
 
 
-def test_without_a_context_the_lease_is_lambdas_longest_timeout(
-    stack: Stack, table: Callable[[], Idempotency]
-) -> None:
+def test_without_a_context_the_lease_is_lambdas_longest_timeout(stack: Stack, table: Table) -> None:
     table().claim("k")
     item = record(stack, "k")
     assert item is not None
@@ -123,10 +130,9 @@ def test_without_a_context_the_lease_is_lambdas_longest_timeout(
 
 
 def test_a_timed_out_invocations_claim_lapses_and_the_retry_runs_the_event(
-    table: Callable[[], Idempotency], clock: Clock
+    table: Table, clock: Clock
 ) -> None:
-    crashed = table()
-    crashed.register_lambda_context(Invocation(clock, 60_000))
+    crashed = table(60_000)
     assert crashed.claim("k") is not None  # ...and Lambda killed it: no release, no complete
 
     retry = table()
@@ -144,7 +150,7 @@ def test_a_timed_out_invocations_claim_lapses_and_the_retry_runs_the_event(
 
 
 def test_failing_work_releases_its_claim_so_the_retry_runs_at_once(
-    stack: Stack, table: Callable[[], Idempotency]
+    stack: Stack, table: Table
 ) -> None:
     with pytest.raises(errors.PermanentError, match="smtp said no"):
         table().run_once("k", Work(fails=errors.PermanentError("smtp said no")))
@@ -154,16 +160,12 @@ def test_failing_work_releases_its_claim_so_the_retry_runs_at_once(
     assert retry.calls == 1
 
 
-def test_a_release_drops_only_its_own_claim(
-    stack: Stack, table: Callable[[], Idempotency], clock: Clock
-) -> None:
-    late = table()
-    late.register_lambda_context(Invocation(clock, 1_000))
+def test_a_release_drops_only_its_own_claim(stack: Stack, table: Table, clock: Clock) -> None:
+    late = table(1_000)
     stale_token = late.claim("k")
     assert stale_token is not None
     clock.now += 5  # its lease lapsed; another invocation took the key over
-    current = table()
-    current.register_lambda_context(Invocation(clock, 60_000))
+    current = table(60_000)
     token = current.claim("k")
 
     assert late.release("k", stale_token) is False
