@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,12 +46,17 @@ def test_redrive_without_a_region_says_how_to_give_one(
     )
 
 
+def _queue_and_dead_letters(name: str) -> tuple[Any, str, str]:
+    """An SQS client in eu-west-1 and the URLs of `name`-dlq and `name`, created there."""
+    sqs = target.resolve(None, "eu-west-1").client("sqs")
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    return sqs, dlq, sqs.create_queue(QueueName=name)["QueueUrl"]
+
+
 def test_redrive_takes_the_region_of_an_aws_queue_url(
     aws: None, no_region: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sqs = target.resolve(None, "eu-west-1").client("sqs")
-    dlq = sqs.create_queue(QueueName="q-dlq")["QueueUrl"]
-    source = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs, dlq, source = _queue_and_dead_letters("q")
     sqs.send_message(QueueUrl=dlq, MessageBody="m")
 
     assert redrive.main(["--dlq-url", dlq, "--source-url", source, "--mode", "copy"]) == 0
@@ -70,9 +76,7 @@ def test_redrive_finds_the_stage_queues_in_the_stage_region(
     aws: None, no_region: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # No region configured: config/dev.yml's region (where the stage deploys) is used.
-    sqs = target.resolve(None, "eu-west-1").client("sqs")
-    dlq = sqs.create_queue(QueueName="docflow-dev-webhooks-dlq")["QueueUrl"]
-    source = sqs.create_queue(QueueName="docflow-dev-webhooks")["QueueUrl"]
+    sqs, dlq, source = _queue_and_dead_letters("docflow-dev-webhooks")
     for index in range(3):
         sqs.send_message(QueueUrl=dlq, MessageBody=f"m{index}")
 

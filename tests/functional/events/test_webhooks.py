@@ -24,6 +24,13 @@ def subscribe(events: EventsStack, subscriber_id: str, url: str, *types: str) ->
     Subscribers(events.subscribers_table).put(Subscriber(subscriber_id, url, frozenset(types)))
 
 
+def subscribed(events: EventsStack, receivers: Start, subscriber_id: str) -> Receiver:
+    """A new receiver, subscribed as `subscriber_id` to every event type."""
+    receiver = receivers()
+    subscribe(events, subscriber_id, receiver.url)
+    return receiver
+
+
 def breaker(events: EventsStack, subscriber_id: str) -> str:
     return BreakerStore(events.breakers_table).load(subscriber_id).state
 
@@ -40,8 +47,7 @@ def publish_processed(events: EventsStack, count: int) -> list[str]:
 def test_delivery_is_signed_over_timestamp_and_body(
     events_stack: EventsStack, webhooks: Any, receivers: Start
 ) -> None:
-    receiver = receivers()
-    subscribe(events_stack, "erp", receiver.url)
+    receiver = subscribed(events_stack, receivers, "erp")
     (document_id,) = publish_processed(events_stack, 1)
 
     drain(events_stack, "webhooks", webhooks.handler)
@@ -181,8 +187,7 @@ def test_subscriber_refusing_with_4xx_does_not_open_the_breaker(
 def test_event_for_a_document_that_does_not_exist_is_dead_lettered_and_never_delivered(
     events_stack: EventsStack, webhooks: Any, receivers: Start
 ) -> None:
-    receiver = receivers()
-    subscribe(events_stack, "all", receiver.url)
+    receiver = subscribed(events_stack, receivers, "all")
     (delivered,) = publish_processed(events_stack, 1)
     events_stack.publish("document.processed", "doc_0123456789abcdef0123456789abcdef")
 
@@ -196,8 +201,7 @@ def test_event_for_a_document_that_does_not_exist_is_dead_lettered_and_never_del
 def test_poison_messages_fail_alone_with_typed_errors_and_the_rest_is_delivered(
     events_stack: EventsStack, webhooks: Any, receivers: Start, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    receiver = receivers()
-    subscribe(events_stack, "all", receiver.url)
+    receiver = subscribed(events_stack, receivers, "all")
     delivered = publish_processed(events_stack, 2)
     sqs = events_stack.client("sqs")
     poison = [
