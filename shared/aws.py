@@ -119,6 +119,17 @@ class Table(Adapter):
         super().__init__(client_factory)
         self.table_name = table_name
 
+    def _pages(self, operation: str, what: str, request: dict[str, Any]) -> Iterator[Any]:
+        """Each page of a `query` or `scan` of the table, following `LastEvaluatedKey`."""
+        request = {"TableName": self.table_name, **request}
+        while True:
+            with translated(what):
+                response = getattr(self._client_factory(), operation)(**request)
+            yield response
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
 
 class Bucket(Adapter):
     """An adapter of one S3 bucket."""

@@ -36,28 +36,13 @@ class StatusIndex(aws.Table):
     """
 
     def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        request = {"TableName": self.table_name, "IndexName": STATUS_INDEX, **request}
-        while True:
-            with aws.translated(f"querying the {STATUS_INDEX} index"):
-                response = self._client_factory().query(**request)
-            yield response
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return self._pages(
+            "query", f"querying the {STATUS_INDEX} index", {"IndexName": STATUS_INDEX, **request}
+        )
 
     def count(self, status: str, *, since: str | None = None) -> int:
-        condition, values = self._condition(status, since=since)
-        return sum(
-            int(page.get("Count", 0))
-            for page in self._query(
-                {
-                    "KeyConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values,
-                    "Select": "COUNT",
-                }
-            )
-        )
+        key = self._key(status, since=since)
+        return sum(int(page.get("Count", 0)) for page in self._query({**key, "Select": "COUNT"}))
 
     def entries(
         self,
@@ -68,26 +53,17 @@ class StatusIndex(aws.Table):
         limit: int = 100,
         newest_first: bool = False,
     ) -> list[IndexEntry]:
-        condition, values = self._condition(status, before=before, since=since)
+        key = self._key(status, before=before, since=since)
         found: list[IndexEntry] = []
-        for page in self._query(
-            {
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": values,
-                "ScanIndexForward": not newest_first,
-                "Limit": limit,
-            }
-        ):
+        for page in self._query({**key, "ScanIndexForward": not newest_first, "Limit": limit}):
             found.extend(_entry(item) for item in page.get("Items", []))
             if len(found) >= limit:
                 break
         return found[:limit]
 
     @staticmethod
-    def _condition(
-        status: str, *, before: str | None = None, since: str | None = None
-    ) -> tuple[str, dict[str, Any]]:
+    def _key(status: str, *, before: str | None = None, since: str | None = None) -> dict[str, Any]:
+        """The key condition of a query: `status`, updated before or since a time."""
         values: dict[str, Any] = {":status": {"S": status}}
         condition = "#status = :status"
         if before is not None:
@@ -96,7 +72,11 @@ class StatusIndex(aws.Table):
         elif since is not None:
             condition += " AND updated_at >= :since"
             values[":since"] = {"S": since}
-        return condition, values
+        return {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
 
 
 def _entry(item: dict[str, Any]) -> IndexEntry:

@@ -43,15 +43,11 @@ class Subscribers(aws.Table):
         return self._cached[1]
 
     def _scan(self) -> list[Subscriber]:
-        subscribers: list[Subscriber] = []
-        request: dict[str, Any] = {"TableName": self.table_name}
-        while True:
-            with aws.translated("reading webhook subscribers"):
-                response = self._client_factory().scan(**request)
-            subscribers.extend(_subscriber(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return subscribers
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [
+            _subscriber(item)
+            for page in self._pages("scan", "reading webhook subscribers", {})
+            for item in page.get("Items", [])
+        ]
 
     def put(self, subscriber: Subscriber) -> None:
         item: dict[str, Any] = {
