@@ -10,7 +10,7 @@ nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,26 +101,9 @@ class Intake:
 
     def _check(self, obj: Upload, document: Document) -> IntakeResult:
         size = self.objects.size(obj.bucket, obj.key, obj.version_id)
-        if size == 0:
-            return self._reject(
-                obj, document, Status.REJECTED, "empty_object: the upload is 0 bytes"
-            )
-        if size > self.policy.max_bytes:
-            return self._reject(
-                obj,
-                document,
-                Status.REJECTED,
-                f"too_large: {size} bytes exceeds the limit of {self.policy.max_bytes}",
-            )
-        if size != document.declared_size:
-            # S3 already holds a POST upload to its policy's exact size; this catches any other
-            # way the object got there (a PUT with the caller's own credentials, a copy).
-            return self._reject(
-                obj,
-                document,
-                Status.REJECTED,
-                f"size_mismatch: declared {document.declared_size} bytes, the object is {size}",
-            )
+        refusal = size_refusal(size, document.declared_size, self.policy.max_bytes)
+        if refusal is not None:
+            return self._reject(obj, document, Status.REJECTED, refusal)
         digest = hashlib.sha256()
         sample = bytearray()
 
@@ -135,17 +118,9 @@ class Intake:
         if found is not None:
             return self._reject(obj, document, Status.QUARANTINED, f"malware: {found}")
         detected = detect_type(bytes(sample))
-        if detected not in self.policy.allowed_types:
-            return self._reject(
-                obj, document, Status.REJECTED, f"type_not_allowed: content is {detected}"
-            )
-        if detected != document.declared_type:
-            return self._reject(
-                obj,
-                document,
-                Status.REJECTED,
-                f"type_mismatch: declared {document.declared_type}, content is {detected}",
-            )
+        refusal = type_refusal(detected, document.declared_type, self.policy.allowed_types)
+        if refusal is not None:
+            return self._reject(obj, document, Status.REJECTED, refusal)
         facts = {
             "detected_type": detected,
             "size": size,
@@ -200,3 +175,25 @@ class Intake:
             bytes=obj.size,
         )
         return result
+
+
+def size_refusal(size: int, declared: int, max_bytes: int) -> str | None:
+    """Why an object of `size` bytes is refused, or None when its size is as declared."""
+    if size == 0:
+        return "empty_object: the upload is 0 bytes"
+    if size > max_bytes:
+        return f"too_large: {size} bytes exceeds the limit of {max_bytes}"
+    if size != declared:
+        # S3 already holds a POST upload to its policy's exact size; this catches any other
+        # way the object got there (a PUT with the caller's own credentials, a copy).
+        return f"size_mismatch: declared {declared} bytes, the object is {size}"
+    return None
+
+
+def type_refusal(detected: str, declared: str, allowed: Collection[str]) -> str | None:
+    """Why content detected as `detected` is refused, or None when it is the declared type."""
+    if detected not in allowed:
+        return f"type_not_allowed: content is {detected}"
+    if detected != declared:
+        return f"type_mismatch: declared {declared}, content is {detected}"
+    return None
