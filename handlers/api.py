@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docflow.api import service
 from docflow.api.auth import KeyRing, Principal
 from docflow.api.store import S3Presigner
 from docflow.documents.store import DocumentStore
-from docflow.documents.workflow import Tasks
 from shared import errors, secrets
 from shared import logging as shared_logging
 from shared.events.http import HttpRequest
 from shared.handler import lambda_handler
 from shared.settings import Settings, env
+
+if TYPE_CHECKING:
+    from docflow.documents.workflow import Tasks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +37,6 @@ class ApiSettings(Settings):
 settings = ApiSettings.load()
 store = DocumentStore(settings.documents_table)
 presigner = S3Presigner(settings.documents_bucket)
-tasks = Tasks()
 key_cache = secrets.SecretCache(ttl_seconds=settings.api_key_cache_seconds)
 keys = KeyRing(lambda refresh: key_cache.get_json(settings.api_keys_secret, refresh=refresh))
 policy = service.UploadPolicy(
@@ -45,13 +47,20 @@ ACTOR = "api"
 Route = Callable[[Principal, HttpRequest], tuple[int, dict[str, Any]]]
 
 
+@functools.cache
+def _tasks() -> Tasks:
+    from docflow.documents.workflow import Tasks
+
+    return Tasks()
+
+
 def _decide(who: Principal, request: HttpRequest) -> tuple[int, dict[str, Any]]:
     # Imported on the first decision: most requests are uploads and reads, and every cold
-    # start pays for what this module imports.
+    # start pays for what this module imports (the approval code, the workflow adapter).
     from docflow.processing import approval
 
     document_id = service.parse_document_id(request.path_parameters.get("id", ""))
-    return 200, approval.decide(who, document_id, request.json(), store, tasks, ACTOR)
+    return 200, approval.decide(who, document_id, request.json(), store, _tasks(), ACTOR)
 
 
 ROUTES: dict[str, Route] = {

@@ -31,7 +31,9 @@ NEVER_AT_INIT = frozenset(
 )
 # Off some functions' init: code of a route or a sibling function they share a package with.
 NOT_AT_INIT: dict[str, frozenset[str]] = {
-    "api": frozenset({"docflow.processing.approval", "docflow.processing.errors"}),
+    "api": frozenset(
+        {"docflow.processing.approval", "docflow.processing.errors", "docflow.documents.workflow"}
+    ),
     "sweep": frozenset({"docflow.notify"}),
 }
 # The by_status index: only the sweep and the digest query it.
