@@ -19,7 +19,8 @@ instructions each process executes. CPU time on a shared 2-core machine moved by
 runs of the same code here, as much as the margin the target leaves; the instruction count is
 the same on every run (PYTHONHASHSEED fixed), so it says whether a change made init lighter.
 It counts user-space work only (no system calls, no cache misses): a guide beside the CPU
-ratio, not a replacement. Written to bench/results/coldstart_instructions.json.
+ratio, not a replacement. Two floors come first: structlog alone and the shared package alone.
+Written to bench/results/coldstart_instructions.json.
 
     python -m bench.coldstart [--runs N] [--section init|cold|warm|instructions]...
                               [--function NAME]...
@@ -180,8 +181,10 @@ def init(runs: int, only: frozenset[str] = frozenset()) -> dict[str, Any]:
     }
 
 
-# What a function's init adds to the baseline that is not its own: the shared package alone.
-FLOOR = "shared.handler"
+# What a function's init adds to the baseline that is not its own: structlog alone (the design's
+# logging library: it imports every submodule, asyncio with structlog.stdlib), then the shared
+# package alone (structlog with it).
+FLOORS = {"structlog alone": "structlog", "shared package alone": "shared.handler"}
 _INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
@@ -202,7 +205,8 @@ def instructions(only: frozenset[str] = frozenset()) -> dict[str, Any]:
         lambda_site(),
     )
     env.pop("AWS_ENDPOINT_URL", None)
-    variants = {"baseline": CLIENT, "shared package alone": f"import {FLOOR}\n{CLIENT}\n"}
+    variants = {"baseline": CLIENT}
+    variants.update({name: f"import {module}\n{CLIENT}\n" for name, module in FLOORS.items()})
     variants.update(
         {
             name: f"import {module}\n{CLIENT}\n"
