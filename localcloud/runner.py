@@ -24,7 +24,7 @@ import uuid
 import weakref
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -248,41 +248,30 @@ class _Worker:
         return self.process.poll() is None
 
 
+@dataclass(eq=False)
 class LambdaRunner:
     """Runs invocations of deployed functions in warm Python 3.12 processes."""
 
-    def __init__(
-        self,
-        cache_dir: Path,
-        endpoint_url: str,
-        log_sink: LogSink | None = None,
-        *,
-        python: str | None = None,
-        idle_seconds: float = 300,
-        max_idle: int = 32,
-        credentials: CredentialSource | None = None,
-        tracing: Tracing | None = None,
-        xray_daemon: str | None = None,
-    ) -> None:
-        self._credentials = credentials
-        self._tracing = tracing
-        self._xray_daemon = xray_daemon
-        self._cache_dir = cache_dir
-        self._endpoint_url = endpoint_url
-        self._log_sink = log_sink
-        self._python = python
-        self._idle_seconds = idle_seconds
-        self._max_idle = max_idle
-        self._idle: dict[str, list[_Worker]] = {}
-        self._lock = threading.Lock()
-        self._unpack_lock = threading.Lock()
-        self._closed = False
-        self._all: weakref.WeakSet[_Worker] = weakref.WeakSet()
+    cache_dir: Path
+    endpoint_url: str
+    log_sink: LogSink | None = None
+    _: KW_ONLY
+    python: str | None = None
+    idle_seconds: float = 300
+    max_idle: int = 32
+    credentials: CredentialSource | None = None
+    tracing: Tracing | None = None
+    xray_daemon: str | None = None
+    _idle: dict[str, list[_Worker]] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _unpack_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _closed: bool = field(default=False, init=False, repr=False)
+    _all: weakref.WeakSet[_Worker] = field(default_factory=weakref.WeakSet, init=False, repr=False)
 
     # -- packages --------------------------------------------------------------------------
 
     def _unpacked(self, kind: str, archive: Archive) -> Path:
-        target = self._cache_dir / "lambda" / kind / archive.sha256
+        target = self.cache_dir / "lambda" / kind / archive.sha256
         if target.is_dir():
             return target
         with self._unpack_lock:
@@ -316,7 +305,7 @@ class LambdaRunner:
                 str(opt / "python" / "lib" / "python3.12" / "site-packages"),
                 str(opt / "python"),
             ]
-        paths.append(str(runtime.runtime_dir(self._cache_dir)))
+        paths.append(str(runtime.runtime_dir(self.cache_dir)))
         return code, paths
 
     def _environment(
@@ -351,7 +340,7 @@ class LambdaRunner:
             }
         )
         # Lambda gives each execution environment a session of the function's execution role.
-        session = self._credentials(fn) if self._credentials is not None else None
+        session = self.credentials(fn) if self.credentials is not None else None
         if session is not None:
             access_key, secret_key, token = session
             env |= {
@@ -359,12 +348,12 @@ class LambdaRunner:
                 "AWS_SECRET_ACCESS_KEY": secret_key,
                 "AWS_SESSION_TOKEN": token,
             }
-        env.setdefault("AWS_ENDPOINT_URL", self._endpoint_url)
-        if fn.tracing == "Active" and self._xray_daemon:
+        env.setdefault("AWS_ENDPOINT_URL", self.endpoint_url)
+        if fn.tracing == "Active" and self.xray_daemon:
             # Lambda runs an X-Ray daemon beside a traced function and tells the SDK where.
-            host, _, port = self._xray_daemon.rpartition(":")
+            host, _, port = self.xray_daemon.rpartition(":")
             env |= {
-                "AWS_XRAY_DAEMON_ADDRESS": self._xray_daemon,
+                "AWS_XRAY_DAEMON_ADDRESS": self.xray_daemon,
                 "_AWS_XRAY_DAEMON_ADDRESS": host,
                 "_AWS_XRAY_DAEMON_PORT": port,
                 "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
@@ -397,8 +386,8 @@ class LambdaRunner:
                 )
                 now = time.monotonic()
                 for candidate in everyone:
-                    too_many = len(everyone) - len(expired) > self._max_idle
-                    if too_many or now - candidate.last_used > self._idle_seconds:
+                    too_many = len(everyone) - len(expired) > self.max_idle
+                    if too_many or now - candidate.last_used > self.idle_seconds:
                         expired.append(candidate)
                 for ws in self._idle.values():
                     ws[:] = [w for w in ws if w not in expired]
@@ -406,7 +395,7 @@ class LambdaRunner:
             old.kill()
 
     def _start(self, fn: FunctionConfig) -> tuple[_Worker, dict[str, Any] | None, float]:
-        python = self._python or runtime.python312()
+        python = self.python or runtime.python312()
         code, paths = self._sys_path(fn)
         now = datetime.now(UTC)
         stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
@@ -442,7 +431,7 @@ class LambdaRunner:
             )  # unpacking the package is Lambda's deployment work, not the invocation's
         began = time.monotonic()
         error: dict[str, Any] | None
-        trace = self._tracing(fn, trace_header, event) if self._tracing is not None else None
+        trace = self.tracing(fn, trace_header, event) if self.tracing is not None else None
         if worker is None:
             worker, ready, init_ms = self._start(fn)
             if ready is None or not ready.get("ready"):
@@ -578,8 +567,8 @@ class LambdaRunner:
         elif status == "oom":
             report += "\tStatus: error\tError Type: Runtime.OutOfMemory"
         lines = [*lines, (_now_ms(), f"END RequestId: {request_id}"), (_now_ms(), report)]
-        if self._log_sink is not None:
-            self._log_sink(fn, worker.log_stream, lines)
+        if self.log_sink is not None:
+            self.log_sink(fn, worker.log_stream, lines)
         payload = json.dumps(error).encode() if error else b"null"
         return InvocationResult(
             request_id=request_id,
