@@ -161,6 +161,21 @@ def _function(code: str, tag: str, timeout: int = 10) -> dict[str, Any]:
     }
 
 
+def _kinesis_stream(name: str) -> dict[str, Any]:
+    return {"Type": "AWS::Kinesis::Stream", "Properties": {"Name": name, "ShardCount": 1}}
+
+
+def _kinesis_mapping(stream: str, function: str, **settings: Any) -> dict[str, Any]:
+    """A mapping of a Kinesis stream read from its start, reporting the items that failed."""
+    return event_source_mapping(
+        arn_of(stream),
+        function,
+        StartingPosition="TRIM_HORIZON",
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        **settings,
+    )
+
+
 def template() -> dict[str, Any]:
     return {
         "Resources": {
@@ -253,32 +268,19 @@ def template() -> dict[str, Any]:
             "Batch": _function(BATCH, "batch"),
             "Stream": _function(STREAM, "stream"),
             "Kinesis": _function(KINESIS, "kinesis"),
-            "LogStream": {
-                "Type": "AWS::Kinesis::Stream",
-                "Properties": {"Name": "lc-logs", "ShardCount": 1},
-            },
+            "LogStream": _kinesis_stream("lc-logs"),
             "KinesisFailures": queue("lc-kinesis-failures"),
-            "KinesisMapping": event_source_mapping(
-                arn_of("LogStream"),
+            "KinesisMapping": _kinesis_mapping(
+                "LogStream",
                 "Kinesis",
-                StartingPosition="TRIM_HORIZON",
                 BatchSize=100,
                 MaximumRetryAttempts=1,
-                FunctionResponseTypes=["ReportBatchItemFailures"],
                 DestinationConfig=on_failure("KinesisFailures"),
             ),
             "Windowed": _function(WINDOWED, "windowed"),
-            "WindowedStream": {
-                "Type": "AWS::Kinesis::Stream",
-                "Properties": {"Name": "lc-windowed", "ShardCount": 1},
-            },
-            "WindowedMapping": event_source_mapping(
-                arn_of("WindowedStream"),
-                "Windowed",
-                StartingPosition="TRIM_HORIZON",
-                BatchSize=2,
-                TumblingWindowInSeconds=3,
-                FunctionResponseTypes=["ReportBatchItemFailures"],
+            "WindowedStream": _kinesis_stream("lc-windowed"),
+            "WindowedMapping": _kinesis_mapping(
+                "WindowedStream", "Windowed", BatchSize=2, TumblingWindowInSeconds=3
             ),
             "StreamTable": {
                 "Type": "AWS::DynamoDB::Table",
