@@ -15,7 +15,10 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
 STATE_DIR = Path(".local")
 PID_FILE = "localcloud.pid"
@@ -39,6 +42,23 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def make_wsgi_server(host: str, port: int, app: Any, **kwargs: Any) -> BaseWSGIServer:
+    """werkzeug's `make_server`, raising OSError (EADDRINUSE) when the port is taken.
+
+    werkzeug itself prints a hint and calls `sys.exit(1)` when it cannot bind, which would end
+    localcloud instead of letting the caller say which port is taken or take another (the
+    console falls back to any free port). Port 0 (any free port) is never taken.
+    """
+    from werkzeug.serving import make_server
+
+    if port and not port_free(host, port):
+        raise OSError(errno.EADDRINUSE, f"{host}:{port} is in use")
+    try:
+        return make_server(host, port, app, **kwargs)
+    except SystemExit as exc:  # taken between the check and the bind
+        raise OSError(errno.EADDRINUSE, f"{host}:{port} is in use") from exc
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -71,7 +91,6 @@ class Server:
             MotoRequestHandler,
             create_backend_app,
         )
-        from werkzeug.serving import make_server
 
         from localcloud import gateway, limits, s3post
         from localcloud.console import ConsoleServer
@@ -107,8 +126,9 @@ class Server:
                 api_url=self.api_url,
             )
         )
+        taken = self.port
         try:
-            self._moto = make_server(
+            self._moto = make_wsgi_server(
                 self.host,
                 self.port,
                 # Limits first (a 413 before any work), then the S3 POST policy (which parses
@@ -126,7 +146,8 @@ class Server:
                 threaded=True,
                 request_handler=MotoRequestHandler,
             )
-            self._gateway = make_server(
+            taken = self.api_port
+            self._gateway = make_wsgi_server(
                 self.host, self.api_port, gateway.application, threaded=True
             )
             # The read-only console (localcloud.console): the port after the API's when free.
@@ -135,7 +156,7 @@ class Server:
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError(self.host, self.port) from exc
+                raise PortInUseError(self.host, taken) from exc
             raise
         self._threads: list[threading.Thread] = []
 

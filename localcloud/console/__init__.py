@@ -29,9 +29,8 @@ class ConsoleServer:
     def __init__(
         self, host: str, ports: tuple[int, ...], endpoint_url: str, state_dir: Path | None
     ) -> None:
-        from werkzeug.serving import make_server
-
         from localcloud.console.guard import is_loopback_address
+        from localcloud.server import make_wsgi_server
 
         if not is_loopback_address(host):
             raise ValueError(f"the console binds loopback only, not {host}")
@@ -39,7 +38,7 @@ class ConsoleServer:
         server: Any = None
         for port in ports:
             try:
-                server = make_server(host, port, self.app, threaded=True)
+                server = make_wsgi_server(host, port, self.app, threaded=True)
                 break
             except OSError:
                 if port == ports[-1]:
