@@ -39,7 +39,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.e2e import hostile
-from tests.e2e.conftest import FINAL, STACK_PREFIX, LocalStack, role_for
+from tests.e2e.conftest import FINAL, STACK_PREFIX, LocalStack, retry_throttled, role_for
 from tests.functional.events.conftest import Receiver
 from tests.processing_samples import csv_bytes
 
@@ -125,6 +125,12 @@ def _raw_http(
 
 
 def _send(local: LocalStack, case: hostile.HttpCase, fill: dict[str, str]) -> tuple[int, bytes]:
+    return retry_throttled(lambda: _send_once(local, case, fill), lambda answer: answer[0])
+
+
+def _send_once(
+    local: LocalStack, case: hostile.HttpCase, fill: dict[str, str]
+) -> tuple[int, bytes]:
     path = case.path
     for placeholder, value in fill.items():
         path = path.replace(placeholder, value)

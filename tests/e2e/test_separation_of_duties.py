@@ -15,7 +15,7 @@ import yaml
 
 from localcloud.stack import ROOT
 from scripts import apikeys
-from tests.e2e.conftest import FINAL, LocalStack, wait_for
+from tests.e2e.conftest import FINAL, LocalStack, retry_throttled, wait_for
 from tests.processing_samples import csv_bytes
 
 pytestmark = pytest.mark.e2e
@@ -34,8 +34,11 @@ def _flagged(local: LocalStack, owner: str = "demo-alice") -> str:
 
 
 def _call(local: LocalStack, key: str, method: str, path: str, **kwargs: Any) -> requests.Response:
-    return requests.request(
-        method, f"{local.api_url}{path}", headers={"x-api-key": key}, timeout=60, **kwargs
+    return retry_throttled(
+        lambda: requests.request(
+            method, f"{local.api_url}{path}", headers={"x-api-key": key}, timeout=60, **kwargs
+        ),
+        lambda answer: answer.status_code,
     )
 
 
