@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from shared import aws, errors
 
 DEFAULT_TTL_SECONDS = 300.0
+_caches: weakref.WeakSet[SecretCache] = weakref.WeakSet()  # every cache of the process
 
 
 class SecretCache(aws.Adapter):
@@ -30,6 +32,7 @@ class SecretCache(aws.Adapter):
         self._ttl = ttl_seconds
         self._clock = clock
         self._values: dict[str, tuple[float, str]] = {}
+        _caches.add(self)
 
     def get(self, name: str, *, refresh: bool = False) -> str:
         cached = self._values.get(name)
@@ -66,4 +69,7 @@ def get_secret_json(name: str, *, refresh: bool = False) -> Any:
 
 
 def forget() -> None:
-    _default.forget()
+    """Drop the values of every cache in the process (the default one and those a handler
+    made with its own time to live, such as the api's key cache)."""
+    for cache in list(_caches):
+        cache.forget()

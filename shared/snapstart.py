@@ -7,8 +7,9 @@ After each restore, the hook registered here drops what must be each environment
 
 - the AWS clients (`shared.aws`): their connection pools belong to the snapshot's network
   and their credentials to the environment that took it; they are created again on first use;
-- the cached secret values (`shared.secrets`): a value must not outlive its time to live by
-  sitting in a snapshot, nor be read by environments restored long after a rotation;
+- the values of every `shared.secrets` cache (the api's key cache too): a value must not
+  outlive its time to live by sitting in a snapshot, nor be read by environments restored
+  long after a rotation;
 - the `random` module's state, reseeded from the restored environment's entropy (`uuid`,
   `secrets` and the API keys use `os.urandom`, which is fresh per environment; `random`
   would repeat the snapshot's sequence in every environment).
