@@ -85,11 +85,13 @@ templates: deps ## the compiled-template tests (tests/templates)
 
 # Every test and check: lint, types, the plugins' node tests, the infrastructure gates (which
 # package every stage once), then pytest (unit, functional, templates reusing those packages,
-# gates, localcloud, e2e on the local stack).
+# gates, localcloud, e2e on the local stack) on TEST_WORKERS processes: the e2e suite in one of
+# them, beside the others (groups: tests/conftest.py).
+TEST_WORKERS ?= 2
 test: deps checkov-venv lint typecheck ## every test and check (what CI runs)
 	npm run -s test:plugins
 	$(PY) -m gates all --out .package/gates
-	DOCFLOW_PACKAGED_DIR=.package/gates $(VENV)/bin/pytest
+	DOCFLOW_PACKAGED_DIR=.package/gates $(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 package: deps ## sls package --stage STAGE into .package/STAGE (config checked first)
 	$(PY) -m gates config $(STAGE)

@@ -1,9 +1,10 @@
 """AWS clients created on first use, cached per process, with explicit timeouts and retries.
 
 Never create a client at import time: tests install moto before the first call, and the
-cold start should not pay for services an invocation does not use. `reset()` drops the cache
-(tests). `Adapter` is the base of every adapter of one service (`Table`, `Bucket`, `Topic` of
-one resource): it calls that client unless it was built with its own `client_factory`.
+cold start should not pay for services an invocation does not use. Clients come from one
+session per process; `reset()` drops them (tests, SnapStart restores). `Adapter` is the base
+of every adapter of one service (`Table`, `Bucket`, `Topic` of one resource): it calls that
+client unless it was built with its own `client_factory`.
 `translated()` turns botocore failures into docflow's error taxonomy around the call site, so
 botocore types never reach handlers; the error-code tables it reads are here.
 
@@ -75,9 +76,17 @@ last two not modelled by botocore."""
 
 
 @functools.cache
+def _session() -> Any:
+    """This process's boto3 session: its clients share the credentials, endpoint rules and
+    service models it loads once (a new session per client would parse them again each time)."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
 def client(service: str) -> Any:
     """A boto3 client for `service`, shared by every caller in this process."""
-    import boto3
     from botocore.config import Config
 
     config = Config(
@@ -87,7 +96,7 @@ def client(service: str) -> Any:
         # Presigned S3 URLs must use SigV4 and the regional endpoint.
         signature_version="s3v4" if service == "s3" else None,
     )
-    return boto3.session.Session().client(service, region_name=region(), config=config)
+    return _session().client(service, region_name=region(), config=config)
 
 
 ClientFactory = Callable[[], Any]
@@ -151,9 +160,14 @@ class Topic(Adapter):
         self.topic_arn = topic_arn
 
 
-def reset() -> None:
+def reset(*, session: bool = True) -> None:
+    """Drop the cached clients and account id, and the session with its credentials (after a
+    SnapStart restore, say). Tests keep the session (`session=False`) between moto runs: the
+    service models it parsed stay valid, and their credentials are always the same dummies."""
     client.cache_clear()
     account_id.cache_clear()
+    if session:
+        _session.cache_clear()
 
 
 def region() -> str:

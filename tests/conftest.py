@@ -2,6 +2,9 @@
 
 The stack's tables are created from the same template fragments serverless.yml deploys
 (`resources/*.yml`), so the tests cannot drift from the deployed schema.
+
+`make test` runs the suites on both cores (pytest-xdist). Tests that must share one process
+are grouped below (`group_of`); every other module runs wherever a worker is free.
 """
 
 from __future__ import annotations
@@ -19,6 +22,41 @@ from shared import aws as shared_aws
 from tests.support import table_definition
 
 REGION = "us-east-1"
+
+# Tests that must run in one worker, in collection order (by their node id's start):
+# - local-stack: the e2e suite shares one local stack (a session fixture: one deploy per worker),
+#   its grants check goes last over what the others did, and its lifecycle tests deploy and
+#   remove in the working tree (`.serverless/`), as do the stage guard's `sls` runs there;
+# - templates: the compiled templates are packaged once per session, so once per worker.
+# Every other module is a unit of its own (its module fixtures are set up once).
+GROUPS = {
+    "tests/e2e/": "local-stack",
+    "tests/gates/test_stage_guard.py": "local-stack",
+    "tests/templates/": "templates",
+}
+
+
+def group_of(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist: its group, else its module."""
+    for start, group in GROUPS.items():
+        if nodeid.startswith(start):
+            return group
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`-n N` sends each unit of `group_of` to one worker, the largest units first. (xdist's own
+    `--dist loadgroup` reads `xdist_group` marks into node ids, which pytest 9 no longer
+    lets a plugin rewrite.)"""
+    if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Grouped(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return Grouped(config, log)
 
 
 @dataclass
@@ -47,10 +85,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    shared_aws.reset()
+    shared_aws.reset(session=False)  # the session's parsed service models serve every test
     with mock_aws():
         yield
-    shared_aws.reset()
+    shared_aws.reset(session=False)
 
 
 @pytest.fixture

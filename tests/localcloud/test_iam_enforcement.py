@@ -129,6 +129,9 @@ def test_an_unknown_session_key_is_refused(cloud: Cloud, reader: Any) -> None:
 
 
 def test_decisions_are_recorded_for_the_access_report(cloud: Cloud, reader: Any) -> None:
+    # Its own calls: the other tests of this module may run in another process (make test).
+    reader.get_object(Bucket=BUCKET, Key="open/a.txt")
+    _error(lambda: reader.get_object(Bucket=BUCKET, Key="open/missing.txt"))  # asks ListBucket
     records = [
         json.loads(line) for line in (cloud.state_dir / "iam-access.jsonl").read_text().splitlines()
     ]
