@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from localcloud import emf, gateway
 from localcloud.filter_patterns import FilterPatternError, compile_pattern
+from tests.localcloud.conftest import Cloud
 
 REGION = "us-east-1"
 NOW_MS = int(time.time() * 1000)
@@ -155,15 +156,28 @@ def test_the_access_log_format_is_filled_with_the_requests_context_variables() -
     }
 
 
-@pytest.fixture
-def cloud() -> Any:
-    from localcloud.patches import apply_all
-    from localcloud.patches.context import LocalCloud
-    from localcloud.runner import LambdaRunner
-
-    with mock_aws():
-        apply_all(LocalCloud(runner=LambdaRunner.__new__(LambdaRunner), endpoint_url="http://x"))
-        yield
+def _delivery_role(cloud: Cloud, stream_arn: str) -> str:
+    """A role CloudWatch Logs may assume for this account's log groups, allowed to put records
+    on the stream: the server refuses a subscription filter without one, as AWS does."""
+    iam = cloud.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="cwl", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": stream_arn}],
+    }
+    iam.put_role_policy(RoleName="cwl", PolicyName="put", PolicyDocument=json.dumps(allow))
+    return str(role["Arn"])
 
 
 def _records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
@@ -177,11 +191,13 @@ def _records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
     ]
 
 
+# The patched moto runs in the server subprocess (the `cloud` fixture of conftest.py): applied in
+# this process, the patches would stay on for every later test of the worker.
 def test_a_kinesis_subscription_delivers_the_matching_events_as_cloudwatch_logs_does(
-    cloud: Any,
+    cloud: Cloud,
 ) -> None:
-    logs = boto3.client("logs", region_name=REGION)
-    kinesis = boto3.client("kinesis", region_name=REGION)
+    logs = cloud.client("logs")
+    kinesis = cloud.client("kinesis")
     kinesis.create_stream(StreamName="logs", ShardCount=1)
     arn = kinesis.describe_stream(StreamName="logs")["StreamDescription"]["StreamARN"]
     logs.create_log_group(logGroupName="/aws/http-api/x")
@@ -191,7 +207,7 @@ def test_a_kinesis_subscription_delivers_the_matching_events_as_cloudwatch_logs_
         filterName="errors",
         filterPattern='{ $.status = "500" }',
         destinationArn=arn,
-        roleArn="arn:aws:iam::123456789012:role/cwl",
+        roleArn=_delivery_role(cloud, arn),
     )
     logs.put_log_events(
         logGroupName="/aws/http-api/x",
@@ -215,8 +231,8 @@ def test_a_kinesis_subscription_delivers_the_matching_events_as_cloudwatch_logs_
     assert [json.loads(e["message"]) for e in data["logEvents"]] == [{"status": "500"}]
 
 
-def test_emf_lines_in_a_lambda_log_group_become_metrics(cloud: Any) -> None:
-    logs = boto3.client("logs", region_name=REGION)
+def test_emf_lines_in_a_lambda_log_group_become_metrics(cloud: Cloud) -> None:
+    logs = cloud.client("logs")
     logs.create_log_group(logGroupName="/aws/lambda/docflow-local-analytics")
     logs.create_log_stream(logGroupName="/aws/lambda/docflow-local-analytics", logStreamName="s")
     logs.put_log_events(
@@ -224,7 +240,7 @@ def test_emf_lines_in_a_lambda_log_group_become_metrics(cloud: Any) -> None:
         logStreamName="s",
         logEvents=[{"timestamp": NOW_MS, "message": _emf()}],
     )
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch = cloud.client("cloudwatch")
     listed = cloudwatch.list_metrics(Namespace="docflow/logs")["Metrics"]
     assert sorted((m["MetricName"], len(m["Dimensions"])) for m in listed) == [
         ("LatencyP99", 1),
@@ -234,8 +250,9 @@ def test_emf_lines_in_a_lambda_log_group_become_metrics(cloud: Any) -> None:
     ]
 
 
+@mock_aws
 def test_the_gateway_writes_one_access_line_per_request_to_the_stages_log_group(
-    cloud: Any, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from localcloud.patches import cloudformation
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from localcloud import server
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -59,6 +60,10 @@ def test_a_running_server_is_stopped_and_its_files_removed(
 def test_a_stale_pid_now_used_by_another_program_is_left_alone(tmp_path: Path) -> None:
     other = subprocess.Popen(["sleep", "120"])  # noqa: S607 - coreutils' sleep
     try:
+        # Until its exec is done, the child's command line is empty or its parent's: a process
+        # being started, which the server's checks rightly take for one of theirs.
+        cmdline = Path(f"/proc/{other.pid}/cmdline")
+        wait_for(lambda: cmdline.read_bytes().startswith(b"sleep"), timeout=10, interval=0.01)
         (tmp_path / server.PID_FILE).write_text(f"{other.pid}\n")
         (tmp_path / server.INFO_FILE).write_text(json.dumps({"pid": other.pid}))
 

@@ -13,9 +13,21 @@ import structlog
 from structlog.testing import capture_logs
 
 from shared import errors
+from shared import handler as handler_module
 from shared.handler import Trigger, lambda_handler
 from shared.settings import Settings
 from tests.support import event
+
+
+@pytest.fixture(autouse=True)
+def _uncached_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A logger capture_logs can see, whichever test of this process ran before.
+
+    shared.logging caches each logger on its first use (`cache_logger_on_first_use`) with the
+    processor list configured then; capture_logs swaps the entries of the current list. After
+    a test that configures structlog anew (tests/unit/test_shared.py), the handler module's
+    cached logger would keep the old list and nothing would be captured."""
+    monkeypatch.setattr(handler_module, "log", structlog.get_logger("docflow.handler"))
 
 
 class _Context:
