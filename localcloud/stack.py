@@ -123,16 +123,18 @@ def deploy(
     stage: str = "local",
     progress: Callable[[str], None] | None = None,
     sls: Path = ROOT / "node_modules" / ".bin" / "sls",
+    package: Path | None = None,
 ) -> float:
     """Run `sls deploy --stage <stage>` against the embedded AWS; returns seconds taken.
 
-    With `progress`, each line osls prints is passed on as it comes (quiet otherwise). A
-    failure raises `DeployError` with osls' own error block, which a tail of its output can
-    miss.
+    With `package`, osls deploys that `sls package --package` directory as it is (no packaging
+    step), as a pipeline deploys the artifact it built. With `progress`, each line osls prints
+    is passed on as it comes (quiet otherwise). A failure raises `DeployError` with osls' own
+    error block, which a tail of its output can miss.
     """
     started = time.monotonic()
     process = subprocess.Popen(
-        [str(sls), "deploy", "--stage", stage],
+        [str(sls), "deploy", "--stage", stage, *(["--package", str(package)] if package else [])],
         cwd=ROOT,
         env=deploy_environment(endpoint_url),
         stdout=subprocess.PIPE,

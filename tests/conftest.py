@@ -25,15 +25,20 @@ REGION = "us-east-1"
 
 # Tests that must run in one worker, in collection order (by their node id's start):
 # - local-stack: the e2e suite shares one local stack (a session fixture: one deploy per worker),
-#   its grants check goes last over what the others did, and its lifecycle tests deploy and
-#   remove in the working tree (`.serverless/`), as do the stage guard's `sls` runs there;
+#   its grants check goes last over what the others did, and it runs `sls` in the working tree
+#   (osls writes `.serverless/` there), as do the stage guard's tests;
 # - templates: the compiled templates are packaged once per session, so once per worker.
-# Every other module is a unit of its own (its module fixtures are set up once).
+# Every other module is a unit of its own (its module fixtures are set up once); the lifecycle
+# tests deploy and remove their own stack from a copy of the checkout, beside the e2e suite.
 GROUPS = {
+    "tests/e2e/test_lifecycle.py": "tests/e2e/test_lifecycle.py",
     "tests/e2e/": "local-stack",
     "tests/gates/test_stage_guard.py": "local-stack",
     "tests/templates/": "templates",
 }
+# The units workers start with, the longest first (longest-processing-time scheduling: the
+# e2e suite is the run's critical path); the others follow in collection order.
+LONGEST_FIRST = ("local-stack", "tests/e2e/test_lifecycle.py", "templates")
 
 
 def group_of(nodeid: str) -> str:
@@ -44,13 +49,23 @@ def group_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In each xdist worker, the units of LONGEST_FIRST ahead of the others: the scheduler
+    hands units out in the order of the workers' collection (they all collect alike)."""
+    if hasattr(config, "workerinput"):
+        rank = {unit: place for place, unit in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(group_of(item.nodeid), len(rank)))
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`-n N` sends each unit of `group_of` to one worker, the largest units first. (xdist's own
+    """`-n N` sends each unit of `group_of` to one worker, LONGEST_FIRST first. (xdist's own
     `--dist loadgroup` reads `xdist_group` marks into node ids, which pytest 9 no longer
     lets a plugin rewrite.)"""
     if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # keep the collection's order of units
 
     class Grouped(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

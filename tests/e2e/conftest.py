@@ -1,4 +1,6 @@
-"""The local stack for end-to-end tests: localcloud started and `sls deploy --stage local` run once.
+"""The local stack for end-to-end tests: localcloud started and `sls deploy --stage local` run once
+(of the local package `make test` has just built and checked, when DOCFLOW_PACKAGED_DIR names
+it).
 
 The stack gets its own state directory and free loopback ports, so it neither disturbs nor
 reuses a stack started with `make up`. It is skipped only when Python 3.12, the Lambda runtime,
@@ -8,6 +10,7 @@ is missing; any other failure to start or deploy fails the session.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
@@ -19,7 +22,9 @@ import boto3
 import pytest
 import requests
 
+from gates import template
 from localcloud import server, stack
+from tests.processing_samples import csv_bytes
 from tests.support import python312_or_skip
 from tests.support import wait_for as wait_for  # the fixtures' modules import it from here
 
@@ -69,6 +74,9 @@ class LocalStack:
     description: dict[str, Any]
     state_dir: Path
     deploy_seconds: float
+    unattended_approval: str = ""
+    """A flagged document uploaded right after the deploy that nobody decides on: its approval
+    expires (config/local.yml, 60 s) while the other tests run, not in a test's own wait."""
 
     @property
     def endpoint_url(self) -> str:
@@ -169,14 +177,29 @@ def role_for(path: str) -> str:
     return "approve" if path.rstrip("/").endswith("/decision") else "submit"
 
 
+def packaged(stage: str = "local") -> Path | None:
+    """The stage's package `make test` built just before pytest (`gates all --out`, named by
+    DOCFLOW_PACKAGED_DIR), if there is one: deployed as it is, it saves packaging again."""
+    reuse = os.environ.get("DOCFLOW_PACKAGED_DIR")
+    if not reuse:
+        return None
+    directory = Path(reuse) / stage
+    return directory if (directory / template.TEMPLATE_NAME).is_file() else None
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     python312_or_skip()
     state_dir = tmp_path_factory.mktemp("local-stack")
     info = server.start_background("127.0.0.1", server.free_port(), server.free_port(), state_dir)
     try:
-        deploy_seconds = stack.deploy(info["endpoint_url"])
-        yield LocalStack(stack.describe(info, state_dir), state_dir, deploy_seconds)
+        deploy_seconds = stack.deploy(info["endpoint_url"], package=packaged())
+        local = LocalStack(stack.describe(info, state_dir), state_dir, deploy_seconds)
+        # 3 x 4,000 = 12,000: over the local approval threshold of 10,000.
+        local.unattended_approval = local.upload(
+            "unattended.csv", "text/csv", csv_bytes(3, amount="4000")
+        )
+        yield local
     finally:
         server.stop_background(state_dir)
 

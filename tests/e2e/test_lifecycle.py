@@ -2,13 +2,16 @@
 `sls remove --stage local`, `make up` again, `make down`.
 
 The stack here is its own (state directory, free ports), not the session's `local_stack`,
-since removing a stack would pull it from under the other tests.
+since removing a stack would pull it from under the other tests; and so is the checkout: osls
+writes `.serverless/` in the service directory, and these deploys may run while the other e2e
+tests run `sls` in the working tree (another pytest-xdist worker, tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Lifecycle:
+    root: Path
     state_dir: Path
     port: int
     api_port: int
@@ -47,7 +51,7 @@ class Lifecycle:
                 "--state-dir",
                 str(self.state_dir),
             ],
-            cwd=ROOT,
+            cwd=self.root,  # `-m` imports the copy's localcloud, which deploys the copy
             capture_output=True,
             text=True,
             timeout=900,
@@ -63,8 +67,8 @@ class Lifecycle:
 
     def sls(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - the project's sls, fixed arguments
-            [str(ROOT / "node_modules" / ".bin" / "sls"), *args],
-            cwd=ROOT,
+            [str(self.root / "node_modules" / ".bin" / "sls"), *args],
+            cwd=self.root,
             env=stack.deploy_environment(f"http://127.0.0.1:{self.port}"),
             capture_output=True,
             text=True,
@@ -73,12 +77,27 @@ class Lifecycle:
         )
 
 
+def checkout_copy(into: Path) -> Path:
+    """The checkout's files without its build state, sharing its installed tools (node_modules,
+    the virtual environments, the provisioned Node)."""
+    build_state = shutil.ignore_patterns(
+        *(".git", "node_modules", ".venv*", ".tools", ".package", ".serverless", ".local"),
+        *(".requirements*", ".hypothesis", ".artifacts", ".bench", "*cache*"),
+    )
+    shutil.copytree(ROOT, into, ignore=build_state)
+    for installed in ("node_modules", ".venv", ".venv-checkov", ".tools"):
+        if (ROOT / installed).exists():
+            (into / installed).symlink_to(ROOT / installed)
+    return into
+
+
 @pytest.fixture(scope="module")
 def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
     python312_or_skip()
+    root = checkout_copy(tmp_path_factory.mktemp("lifecycle-checkout") / "docflow")
     state_dir = tmp_path_factory.mktemp("lifecycle")
     try:
-        yield Lifecycle(state_dir, server.free_port(), server.free_port())
+        yield Lifecycle(root, state_dir, server.free_port(), server.free_port())
     finally:
         server.stop_background(state_dir)
 
@@ -118,7 +137,7 @@ def test_the_line_make_up_prints_makes_sls_info_show_the_local_api(lifecycle: Li
 
     shown = subprocess.run(  # noqa: S603 - bash running the line `make up` printed
         ["/bin/bash", "-c", f"{setup} && npx sls info --stage local"],
-        cwd=ROOT,
+        cwd=lifecycle.root,
         env=environ,
         capture_output=True,
         text=True,
@@ -160,7 +179,8 @@ def test_code_built_in_place_is_osls_package_and_goes_live(
         fn["FunctionName"]: fn["CodeSha256"] for fn in lambda_.list_functions()["Functions"]
     }
     assert {
-        name: changes.build(ROOT, package)[1].code_sha256 == deployed[package.function_name]
+        name: changes.build(lifecycle.root, package)[1].code_sha256
+        == deployed[package.function_name]
         for name, package in record.packages.items()
     } == dict.fromkeys(record.packages, True)
 

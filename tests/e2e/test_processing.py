@@ -88,10 +88,11 @@ def test_a_flagged_csv_rejected_by_the_approver_leaves_no_output(local_stack: Lo
 
 
 def test_an_approval_nobody_gives_expires_and_rejects(local_stack: LocalStack) -> None:
-    document_id = _flagged(local_stack)
+    document_id = local_stack.unattended_approval
     final = local_stack.wait_status(document_id, FINAL, timeout=240)
     assert final["status"] == "rejected", final
     assert final["reason"].startswith("approval_expired")
+    assert "awaiting_approval" in [entry["status"] for entry in final["history"]], final
     _wait_no_outputs(local_stack, document_id)
 
 
