@@ -85,9 +85,11 @@ templates: deps ## the compiled-template tests (tests/templates)
 
 # Every test and check: lint, types, the plugins' node tests, the infrastructure gates (which
 # package every stage once), then pytest (unit, functional, templates reusing those packages,
-# gates, localcloud, e2e on the local stack) on TEST_WORKERS processes: the e2e suite in one of
-# them, beside the others (groups: tests/conftest.py).
-TEST_WORKERS ?= 2
+# gates, localcloud, e2e on the local stack deployed from the local package) on TEST_WORKERS
+# processes: the e2e suite in one, the lifecycle tests' own stack in another, the rest spread
+# over them (units and their order: tests/conftest.py). Three on two cores, as the tests spend
+# half their time waiting for the local stack; TEST_WORKERS=0 runs pytest in one process.
+TEST_WORKERS ?= 3
 test: deps checkov-venv lint typecheck ## every test and check (what CI runs)
 	npm run -s test:plugins
 	$(PY) -m gates all --out .package/gates

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,91 +52,93 @@ def template_findings(stage: str, compiled: dict[str, object]) -> list[Finding]:
     ]
 
 
+Check = tuple[bool, str]
+"""A check's outcome: passed or not, and the lines to print."""
+
+
 def _report(title: str, findings: list[Finding]) -> bool:
     ok, text = _reported(title, findings)
     print(text)
     return ok
 
 
-def _reported(title: str, findings: list[Finding]) -> tuple[bool, str]:
+def _reported(title: str, findings: list[Finding]) -> Check:
     status = "ok" if not findings else f"{len(findings)} finding(s)"
     return not findings, "\n".join([f"{title}: {status}", *(f"  {f}" for f in findings)])
 
 
-def _tool(title: str, result: tuple[bool, str]) -> tuple[bool, str]:
-    ok, output = result
+def _tool(title: str, run: Callable[..., tuple[bool, str]], *args: object) -> Check:
+    """`run(*args)` of a tool: its title and ok, with the tool's output when it failed."""
+    ok, output = run(*args)
     text = f"{title}: {'ok' if ok else 'FAILED'}"
     return ok, text if ok else text + "\n  " + output.replace("\n", "\n  ")
 
 
-Check = tuple[bool, str]
-
-
 def _all(stages: list[str], out_root: Path | None) -> bool:
     """Package the stages one after another (osls writes .serverless/ in the service
-    directory: two packagings at once would share it) and check each packaged stage while the
-    next one packages; results print in order, the checks' as they finish."""
+    directory: two packagings at once would share it) while two threads run the checks, each
+    stage's as soon as it is packaged; results print in order, as they are known."""
     ok = _report("config schema", stage_config.validate_all(tuple(stages)))
     config_files = [stage_config.CONFIG_DIR / f"{s}.yml" for s in stages]
     ok &= _report("secrets in config", secrets.check_files(config_files))
     packaged: list[tuple[str, dict[str, object]]] = []
     with (
         tempfile.TemporaryDirectory(prefix="docflow-gates-") as scratch,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="gates") as checker,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="gates") as checker,
     ):
         root = out_root or Path(scratch)
-        pending: list[Future[list[Check]]] = [
-            checker.submit(lambda: [_tool("actionlint", tools.actionlint())]),
-            checker.submit(lambda: [_tool("zizmor --offline", tools.zizmor())]),
+        # What needs no package first: the workflow linters and deploy/bootstrap.yml's scans.
+        pending: list[Future[Check]] = [
+            checker.submit(_tool, "actionlint", tools.actionlint),
+            checker.submit(_tool, "zizmor --offline", tools.zizmor),
+            checker.submit(_tool, "cfn-lint (bootstrap)", tools.cfn_lint, bootstrap.BOOTSTRAP),
+            checker.submit(_tool, "checkov (bootstrap)", tools.checkov, bootstrap.BOOTSTRAP),
         ]
         for stage in stages:
             out = root / stage
-            packaging = _tool(f"sls package --stage {stage}", tools.package(stage, out))
+            packaging = _tool(f"sls package --stage {stage}", tools.package, stage, out)
             ok &= _drain(pending, wait=False)
             ok &= _print(packaging)
             if not packaging[0]:
                 continue
             packaged.append((stage, template.load(out)))
-            pending.append(checker.submit(_stage_checks, stage, out, packaged[-1][1]))
-        pending.append(checker.submit(_bootstrap, list(packaged)))
+            pending.extend(_stage_checks(checker, stage, out, packaged[-1][1]))
+        # deploy/bootstrap.yml's policies through the IAM gates, its execution roles against
+        # the stages just packaged.
+        findings = bootstrap.check(bootstrap.load()) + bootstrap.stage_findings(packaged)
         ok &= _drain(pending, wait=True)
+        ok &= _report("bootstrap gates", findings)
     return ok
 
 
-def _drain(pending: list[Future[list[Check]]], *, wait: bool) -> bool:
+def _stage_checks(
+    checker: ThreadPoolExecutor, stage: str, out: Path, compiled: dict[str, object]
+) -> list[Future[Check]]:
+    path = out / template.TEMPLATE_NAME
+    return [
+        checker.submit(
+            lambda: _reported(f"template gates ({stage})", template_findings(stage, compiled))
+        ),
+        checker.submit(_tool, f"cfn-lint ({stage})", tools.cfn_lint, path),
+        checker.submit(
+            _tool, f"cfn-lint serverless rules ({stage})", tools.cfn_lint_serverless, path
+        ),
+        checker.submit(_tool, f"checkov ({stage})", tools.checkov, path),
+    ]
+
+
+def _drain(pending: list[Future[Check]], *, wait: bool) -> bool:
     """Print the results of the checks submitted first, in order: all of them when `wait`,
     else those done so far."""
     ok = True
     while pending and (wait or pending[0].done()):
-        for check in pending.pop(0).result():
-            ok &= _print(check)
+        ok &= _print(pending.pop(0).result())
     return ok
 
 
 def _print(check: Check) -> bool:
     print(check[1], flush=True)
     return check[0]
-
-
-def _stage_checks(stage: str, out: Path, compiled: dict[str, object]) -> list[Check]:
-    compiled_path = out / template.TEMPLATE_NAME
-    return [
-        _reported(f"template gates ({stage})", template_findings(stage, compiled)),
-        _tool(f"cfn-lint ({stage})", tools.cfn_lint(compiled_path)),
-        _tool(f"cfn-lint serverless rules ({stage})", tools.cfn_lint_serverless(compiled_path)),
-        _tool(f"checkov ({stage})", tools.checkov(compiled_path)),
-    ]
-
-
-def _bootstrap(packaged: list[tuple[str, dict[str, object]]]) -> list[Check]:
-    """deploy/bootstrap.yml: linted and scanned like a stage, its policies through the IAM
-    gates, its execution roles against the stages just packaged."""
-    findings = bootstrap.check(bootstrap.load()) + bootstrap.stage_findings(packaged)
-    return [
-        _tool("cfn-lint (bootstrap)", tools.cfn_lint(bootstrap.BOOTSTRAP)),
-        _tool("checkov (bootstrap)", tools.checkov(bootstrap.BOOTSTRAP)),
-        _reported("bootstrap gates", findings),
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:
