@@ -49,10 +49,12 @@ dispatcher = Dispatcher(
     idempotency,
     secret=lambda: secrets.get_secret(settings.signing_secret),
     documents=DocumentStore(settings.documents_table),
+    call_budget_ms=settings.connect_timeout_ms + settings.read_timeout_ms,
 )
 
 
 @lambda_handler(trigger="batch", settings=settings)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
+    dispatcher.register_lambda_context(context)
     return _fanout.consume(event, dispatcher.deliver, settings.max_message_bytes)

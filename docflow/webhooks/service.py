@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from docflow.documents.events import DocumentEvent
 from docflow.documents.model import Document
@@ -113,6 +113,11 @@ def request_body(event: DocumentEvent) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
+DEADLINE_MARGIN_MS = 2000
+"""What a call needs besides its connect and read timeouts: its claim, completion and breaker
+writes to DynamoDB."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -123,6 +128,7 @@ class Dispatcher:
         secret: Callable[[], str],
         documents: Documents,
         clock: Callable[[], float] = time.time,
+        call_budget_ms: int = 0,
     ) -> None:
         self.documents = documents
         self.subscribers = subscribers
@@ -131,6 +137,19 @@ class Dispatcher:
         self.idempotency = idempotency
         self._secret = secret
         self._clock = clock
+        self.call_budget_ms = call_budget_ms
+        self._remaining_ms: Callable[[], int] | None = None
+
+    def register_lambda_context(self, context: Any) -> None:
+        """The invocation whose deadline bounds the calls started from now on."""
+        self._remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+
+    def _no_time_for_a_call(self) -> bool:
+        """Would Lambda end the invocation before a call (its connect and read timeouts, its
+        claim and breaker writes) could finish? Killed half-way, a call the subscriber got is
+        made again once its claim lapses: a duplicate. Deferred, the retry makes it once."""
+        remaining = self._remaining_ms() if self._remaining_ms is not None else None
+        return remaining is not None and remaining < self.call_budget_ms + DEADLINE_MARGIN_MS
 
     def deliver(self, event: DocumentEvent) -> DeliveryReport:
         if self.documents.get(event.document_id) is None:
@@ -143,6 +162,14 @@ class Dispatcher:
         body = request_body(event)
         for subscriber in self.subscribers.all():
             if not subscriber.wants(event.event_type):
+                continue
+            if self._no_time_for_a_call():
+                log.warning(
+                    "webhook_deferred",
+                    subscriber=subscriber.subscriber_id,
+                    reason="the invocation ends before the call could; the retry makes it",
+                )
+                waiting.append(subscriber.subscriber_id)
                 continue
             if not self.breaker.allow(subscriber.subscriber_id):
                 waiting.append(subscriber.subscriber_id)

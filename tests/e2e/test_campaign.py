@@ -862,17 +862,17 @@ def _run(local: LocalStack, report: Report, receiver: Receiver, since_ms: int) -
                     f"{upload.case.name}: e-mail for {upload.document_id} went to "
                     f"{mail.get('destinations')}",
                 )
-        calls = Counter(
-            json.loads(r["body"]).get("event_type")
-            for r in receiver.requests
-            if upload.document_id in r["body"].decode()
-        )
-        for event_type, count in calls.items():
-            if count > 1:
+        calls: dict[str, list[float]] = {}
+        for r in receiver.requests:
+            if upload.document_id in r["body"].decode():
+                calls.setdefault(json.loads(r["body"]).get("event_type"), []).append(r["at"])
+        for event_type, times in calls.items():
+            if len(times) > 1:
+                gaps = ", ".join(f"{later - times[0]:.1f} s" for later in times[1:])
                 report.violate(
                     "no_duplicate_effect",
-                    f"{upload.case.name}: {count} webhook calls {event_type} "
-                    f"for {upload.document_id}",
+                    f"{upload.case.name}: {len(times)} webhook calls {event_type} "
+                    f"for {upload.document_id} (again after {gaps})",
                 )
 
     # Nothing lost on the way out: every processed document told its owner once, and the

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -312,7 +313,9 @@ class Receiver:
                     return
                 status = {"ok": 204, "fail": 500, "reject": 400}[mode]
                 if status < 300:
-                    receiver.requests.append({"headers": dict(self.headers), "body": body})
+                    receiver.requests.append(
+                        {"headers": dict(self.headers), "body": body, "at": time.monotonic()}
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

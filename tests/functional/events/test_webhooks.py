@@ -9,6 +9,7 @@ import pytest
 
 from docflow.webhooks.model import Subscriber, verify
 from docflow.webhooks.store import BreakerStore, Subscribers
+from tests.functional.conftest import LambdaContext
 from tests.functional.events.conftest import SIGNING_SECRET, EventsStack, Receiver, drain
 from tests.support import fresh_import
 
@@ -147,6 +148,28 @@ def test_open_breaker_lets_one_trial_through_and_a_failed_trial_reopens_it(
 
     assert down.attempts == 3  # exactly one trial for three waiting messages
     assert breaker(events_stack, "down") == "open"
+
+
+def test_a_call_that_could_outlast_the_invocation_waits_for_the_retry(
+    events_stack: EventsStack, webhooks: Any, receivers: Start
+) -> None:
+    """Killed at its timeout half-way through a call, an invocation would leave a call the
+    subscriber got but docflow did not record: made again once its claim lapses."""
+    receiver = subscribed(events_stack, receivers, "erp")
+    (document_id,) = publish_processed(events_stack, 1)
+
+    class _Ending(LambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 2_500  # under the call's 800 ms of timeouts plus the margin for its writes
+
+    def ending(event: Any, context: Any) -> Any:
+        return webhooks.handler(event, _Ending(context.function_name))
+
+    first = drain(events_stack, "webhooks", ending, max_rounds=1, until_empty=False)
+    assert (receiver.attempts, first.returned, breaker(events_stack, "erp")) == (0, 1, "closed")
+
+    drain(events_stack, "webhooks", webhooks.handler)
+    assert [json.loads(r["body"])["document_id"] for r in receiver.requests] == [document_id]
 
 
 def test_subscriber_down_for_good_dead_letters_its_messages_and_counts_add_up(
