@@ -3,8 +3,9 @@
 The stack's tables are created from the same template fragments serverless.yml deploys
 (`resources/*.yml`), so the tests cannot drift from the deployed schema.
 
-`make test` runs the suites on both cores (pytest-xdist). Tests that must share one process
-are grouped below (`group_of`); every other module runs wherever a worker is free.
+`make test` runs the suites on several processes (pytest-xdist, `TEST_WORKERS`). Tests that
+must share one process are grouped below (`group_of`); every other module runs wherever a
+worker is free.
 """
 
 from __future__ import annotations

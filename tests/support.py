@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -163,6 +164,28 @@ def python312_or_skip() -> str:
         return runtime.python312()
     except runtime.RuntimeMissingError as exc:
         pytest.skip(str(exc))
+
+
+def checkout_copy(into: Path) -> Path:
+    """The checkout's files without its build state, sharing its installed tools (node_modules,
+    the virtual environments, the provisioned Node): somewhere to run `sls`, which writes
+    `.serverless/` in the service directory, beside runs in the working tree."""
+    build_state = shutil.ignore_patterns(
+        *(".git", "node_modules", ".venv*", ".tools", ".package", ".serverless", ".local"),
+        *(".requirements*", ".hypothesis", ".artifacts", ".bench", "*cache*"),
+    )
+    shutil.copytree(ROOT, into, ignore=build_state)
+    for installed in ("node_modules", ".venv", ".venv-checkov", ".tools"):
+        if (ROOT / installed).exists():
+            (into / installed).symlink_to(ROOT / installed)
+    return into
+
+
+def packaged(stage: str) -> Path | None:
+    """The directory `sls package --stage STAGE` filled under DOCFLOW_PACKAGED_DIR (`make test`
+    sets it to the gates' packages, `.package/gates`), or None when it is not set."""
+    reuse = os.environ.get("DOCFLOW_PACKAGED_DIR")
+    return Path(reuse) / stage if reuse else None
 
 
 def package_sources(into: Path) -> Path:

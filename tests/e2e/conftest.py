@@ -10,7 +10,6 @@ is missing; any other failure to start or deploy fails the session.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
@@ -25,7 +24,7 @@ import requests
 from gates import template
 from localcloud import server, stack
 from tests.processing_samples import csv_bytes
-from tests.support import python312_or_skip
+from tests.support import packaged, python312_or_skip
 from tests.support import wait_for as wait_for  # the fixtures' modules import it from here
 
 pytestmark = pytest.mark.e2e
@@ -177,14 +176,11 @@ def role_for(path: str) -> str:
     return "approve" if path.rstrip("/").endswith("/decision") else "submit"
 
 
-def packaged(stage: str = "local") -> Path | None:
-    """The stage's package `make test` built just before pytest (`gates all --out`, named by
-    DOCFLOW_PACKAGED_DIR), if there is one: deployed as it is, it saves packaging again."""
-    reuse = os.environ.get("DOCFLOW_PACKAGED_DIR")
-    if not reuse:
-        return None
-    directory = Path(reuse) / stage
-    return directory if (directory / template.TEMPLATE_NAME).is_file() else None
+def _packaged_local() -> Path | None:
+    """The local package `make test` built and checked just before pytest, if there is one:
+    deployed as it is, it saves packaging again."""
+    directory = packaged("local")
+    return directory if directory and (directory / template.TEMPLATE_NAME).is_file() else None
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +189,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     state_dir = tmp_path_factory.mktemp("local-stack")
     info = server.start_background("127.0.0.1", server.free_port(), server.free_port(), state_dir)
     try:
-        deploy_seconds = stack.deploy(info["endpoint_url"], package=packaged())
+        deploy_seconds = stack.deploy(info["endpoint_url"], package=_packaged_local())
         local = LocalStack(stack.describe(info, state_dir), state_dir, deploy_seconds)
         # 3 x 4,000 = 12,000: over the local approval threshold of 10,000.
         local.unattended_approval = local.upload(

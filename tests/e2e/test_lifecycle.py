@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import requests
 from localcloud import changes, server, stack
 from tests.e2e.conftest import LocalStack
 from tests.processing_samples import csv_bytes
-from tests.support import package_sources, python312_or_skip
+from tests.support import checkout_copy, package_sources, python312_or_skip
 
 pytestmark = pytest.mark.e2e
 
@@ -75,20 +74,6 @@ class Lifecycle:
             timeout=600,
             check=False,
         )
-
-
-def checkout_copy(into: Path) -> Path:
-    """The checkout's files without its build state, sharing its installed tools (node_modules,
-    the virtual environments, the provisioned Node)."""
-    build_state = shutil.ignore_patterns(
-        *(".git", "node_modules", ".venv*", ".tools", ".package", ".serverless", ".local"),
-        *(".requirements*", ".hypothesis", ".artifacts", ".bench", "*cache*"),
-    )
-    shutil.copytree(ROOT, into, ignore=build_state)
-    for installed in ("node_modules", ".venv", ".venv-checkov", ".tools"):
-        if (ROOT / installed).exists():
-            (into / installed).symlink_to(ROOT / installed)
-    return into
 
 
 @pytest.fixture(scope="module")

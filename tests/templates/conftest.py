@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 
 from gates import config as stage_config
 from gates import template, tools
+from tests.support import packaged
 
 STAGES = ("local", "dev", "prod")
 
@@ -28,13 +28,12 @@ Compiled = Callable[[str], Path]
 @pytest.fixture(scope="session")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
     """stage -> path of its compiled template; packages on first use."""
-    reuse = os.environ.get("DOCFLOW_PACKAGED_DIR")
     cache: dict[str, Path] = {}
 
     def get(stage: str) -> Path:
         if stage not in cache:
-            if reuse:
-                path = Path(reuse) / stage / template.TEMPLATE_NAME
+            if (reused := packaged(stage)) is not None:
+                path = reused / template.TEMPLATE_NAME
                 assert path.is_file(), f"DOCFLOW_PACKAGED_DIR has no template for {stage}"
             else:
                 out = tmp_path_factory.mktemp(f"package-{stage}")

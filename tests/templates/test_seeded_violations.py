@@ -6,7 +6,6 @@ that the gate meant to catch it fails, naming the resource.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from gates import dlq, iam, iam_reference, monitoring, secrets, tools
 from gates.findings import Finding
 from gates.template import props
+from tests.support import checkout_copy
 from tests.templates.conftest import stage_settings
 
 Load = Callable[[str], dict[str, Any]]
@@ -161,19 +161,15 @@ def test_every_checkov_skip_states_its_reason() -> None:
 
 def test_sls_stops_before_packaging_on_an_invalid_stage_config(tmp_path: Path) -> None:
     """The stage-controls plugin validates config/<stage>.yml at initialize, inside sls."""
-    heavy = shutil.ignore_patterns(
-        ".git", "node_modules", ".venv*", ".package", ".serverless", ".local", "*cache*", "bench"
-    )
-    shutil.copytree(ROOT, tmp_path, ignore=heavy, dirs_exist_ok=True)
-    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
-    broken = (tmp_path / "config" / "dev.yml").read_text()
-    (tmp_path / "config" / "dev.yml").write_text(
+    tree = checkout_copy(tmp_path / "docflow")
+    broken = (tree / "config" / "dev.yml").read_text()
+    (tree / "config" / "dev.yml").write_text(
         broken.replace("durationPercentOfTimeout: 80", "durationPercentOfTimeout: 180")
     )
 
     result = subprocess.run(  # noqa: S603 - the project's own sls, fixed arguments
         [str(ROOT / "node_modules" / ".bin" / "sls"), "print", "--stage", "dev"],
-        cwd=tmp_path,
+        cwd=tree,
         capture_output=True,
         text=True,
         check=False,
